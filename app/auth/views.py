@@ -1,0 +1,40 @@
+from flask import current_app
+from flask_smorest import Blueprint
+
+from app.auth import services
+from app.auth.schemas import LoginResultSchema, PhoneBindSchema, WeChatLoginSchema
+from app.common.auth import current_user, login_required
+from app.extensions import limiter
+from app.users.schemas import UserSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与认证")
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@blp.post("/wechat-login")
+@limiter.limit(_login_limit)
+@blp.arguments(WeChatLoginSchema)
+@blp.response(200, LoginResultSchema)
+def wechat_login(body):
+    """用 wx.login() 的 code 登录,首次登录自动注册"""
+    return services.login_with_wechat(body["code"])
+
+
+@blp.post("/phone")
+@login_required
+@blp.arguments(PhoneBindSchema)
+@blp.response(200, UserSchema)
+def bind_phone(body):
+    """用 getPhoneNumber 的 code 绑定手机号"""
+    return services.bind_phone(current_user(), body["code"])
+
+
+@blp.post("/logout")
+@login_required
+@blp.response(204)
+def logout():
+    """退出登录:该账号的所有登录凭证失效"""
+    services.logout(current_user())

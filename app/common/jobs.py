@@ -1,0 +1,54 @@
+"""RQ queues, and the rule that jobs are enqueued only after the transaction commits."""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from rq import Queue
+from rq.serializers import JSONSerializer
+from sqlalchemy import event
+
+log = logging.getLogger("app.jobs")
+
+
+class JobQueues:
+    def __init__(self, redis_client):
+        self._redis_client = redis_client
+
+    def queue(self, name="default") -> Queue:
+        return Queue(name, connection=self._redis_client.conn, serializer=JSONSerializer,
+                     is_async=current_app.config.get("RQ_ASYNC", True))
+
+    def enqueue_after_commit(self, session, func_path: str, *args, queue="default",
+                             delay_seconds=None, job_id=None, **kwargs):
+        """Enqueue `func_path(*args)` once `session` commits; nothing is sent on rollback.
+
+        Jobs take ids (JSON-serialisable arguments only) and must be idempotent.
+        """
+        pending = session.info.setdefault("pending_jobs", [])
+        pending.append((func_path, args, kwargs, queue, delay_seconds, job_id))
+
+    def flush(self, session):
+        pending = session.info.pop("pending_jobs", [])
+        for func_path, args, kwargs, queue_name, delay_seconds, job_id in pending:
+            try:
+                q = self.queue(queue_name)
+                options = {"job_id": job_id} if job_id else {}
+                if delay_seconds:
+                    q.enqueue_in(timedelta(seconds=delay_seconds), func_path, *args,
+                                 kwargs=kwargs, **options)
+                else:
+                    q.enqueue(func_path, *args, kwargs=kwargs, **options)
+            except Exception:  # the commit stands; cron sweeps are the backstop for lost jobs
+                log.exception("could not enqueue %s%r", func_path, args)
+
+    def install(self, db):
+        jobs = self
+
+        @event.listens_for(db.session, "after_commit")
+        def _after_commit(session):
+            if session.info.get("pending_jobs"):
+                jobs.flush(session)
+
+        @event.listens_for(db.session, "after_rollback")
+        def _after_rollback(session):
+            session.info.pop("pending_jobs", None)

@@ -1,0 +1,35 @@
+"""Lists answer {"items", "page", "page_size", "total"}."""
+from flask import current_app
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+
+from app.common.validation import BaseSchema
+from app.extensions import db
+
+
+class PageQuerySchema(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+_page_schemas = {}
+
+
+def page_schema(item_schema_cls):
+    """A {"items","page","page_size","total"} schema for item_schema_cls (cached per class)."""
+    if item_schema_cls not in _page_schemas:
+        _page_schemas[item_schema_cls] = type(
+            f"{item_schema_cls.__name__.removesuffix('Schema')}PageSchema", (BaseSchema,), {
+                "items": fields.List(fields.Nested(item_schema_cls)),
+                "page": fields.Integer(),
+                "page_size": fields.Integer(),
+                "total": fields.Integer(),
+            })
+    return _page_schemas[item_schema_cls]
+
+
+def paginate(statement, page: int, page_size: int) -> dict:
+    page_size = min(page_size, current_app.config.get("PAGE_SIZE_MAX", 100))
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = db.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
+    return {"items": items, "page": page, "page_size": page_size, "total": total}

@@ -1,0 +1,26 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.common.models import TimestampMixin
+from app.extensions import db
+
+STAFF_ROLES = {"admin": "管理员", "operator": "运营", "reviewer": "审核员"}
+
+
+class StaffUser(TimestampMixin, db.Model):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    official_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    last_login_at: Mapped[datetime | None]
+
+    def has_role(self, *roles):
+        return self.role == "admin" or self.role in roles

@@ -1,0 +1,57 @@
+from flask_smorest import Blueprint
+
+from app.common.auth import current_staff, staff_required
+from app.common.pagination import page_schema
+from app.extensions import limiter
+from app.staff import services
+from app.staff.schemas import (BanUserSchema, RealNameDecisionSchema, RealNameReviewQuerySchema,
+                               RealNameReviewSchema, StaffLoginResultSchema, StaffLoginSchema)
+from app.users.schemas import UserSchema
+
+blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="工作人员")
+
+
+@blp.post("/login")
+@limiter.limit("10 per minute")
+@blp.arguments(StaffLoginSchema)
+@blp.response(200, StaffLoginResultSchema)
+def login(body):
+    """工作人员账号密码登录"""
+    return services.login(body["username"], body["password"])
+
+
+@blp.get("/real-name-reviews")
+@staff_required("reviewer")
+@blp.arguments(RealNameReviewQuerySchema, location="query")
+@blp.response(200, page_schema(RealNameReviewSchema))
+def real_name_reviews(query):
+    """实名认证审核列表"""
+    return services.list_real_name_reviews(current_staff(), query["status"], query["page"],
+                                           query["page_size"])
+
+
+@blp.post("/real-name-reviews/<int:verification_id>/decision")
+@staff_required("reviewer")
+@blp.arguments(RealNameDecisionSchema)
+@blp.response(200, RealNameReviewSchema)
+def decide_real_name(body, verification_id):
+    """通过或驳回实名认证"""
+    return services.review_real_name(current_staff(), verification_id, body["approve"],
+                                     body.get("reason"))
+
+
+@blp.post("/users/<int:user_id>/ban")
+@staff_required("operator")
+@blp.arguments(BanUserSchema)
+@blp.response(200, UserSchema)
+def ban_user(body, user_id):
+    """封禁用户(立即使其所有登录凭证失效)"""
+    return services.ban_user(current_staff(), user_id, body["reason"])
+
+
+@blp.post("/users/<int:user_id>/unban")
+@staff_required("operator")
+@blp.response(200, UserSchema)
+def unban_user(user_id):
+    """解除封禁"""
+    return services.unban_user(current_staff(), user_id)

@@ -1,0 +1,1 @@
+"""Adapters over the WeChat SDKs. Nothing here talks to the network at import or app start."""

