@@ -20,6 +20,14 @@ def create_app(config_name=None, overrides=None):
     configure_logging(app)
     install_request_id(app)
 
+    if (app.config["SQLALCHEMY_DATABASE_URI"] or "").startswith("sqlite"):
+        _tune_sqlite(app)
+    elif (app.config["SQLALCHEMY_DATABASE_URI"] or "").startswith("mysql"):
+        # READ COMMITTED: after a service takes a row lock, its next reads see what other
+        # transactions committed meanwhile (REPEATABLE READ would show the older snapshot).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "isolation_level": "READ COMMITTED"}
+
     from app.common.crypto import init_pii
     from app.extensions import api, db, jobs, limiter, migrate, redis_client
     init_pii(app)
@@ -43,6 +51,47 @@ def create_app(config_name=None, overrides=None):
     from app.cli import register_cli
     register_cli(app)
     return app
+
+
+def _tune_sqlite(app):
+    """SQLite (the embedded default): wait for locks instead of failing, enforce foreign keys,
+    and start every transaction with BEGIN IMMEDIATE. SQLite ignores SELECT ... FOR UPDATE and
+    a read transaction that later writes fails at once if another writer got in between; taking
+    the write lock up front serialises transactions, so the row-lock code written for MariaDB
+    is correct here too (SQLite has a single writer anyway)."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+    _install_sqlite_listeners()
+
+
+
+_sqlite_listeners_installed = False
+
+
+def _install_sqlite_listeners():
+    global _sqlite_listeners_installed
+    if _sqlite_listeners_installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        if type(dbapi_connection).__module__.startswith("sqlite3"):
+            dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    @event.listens_for(Engine, "begin")
+    def _begin_immediate(connection):
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    _sqlite_listeners_installed = True
 
 
 def _limiter_storage_uri(redis_url: str) -> str:

@@ -64,7 +64,12 @@ def _load_subject(expected_kind: str):
         raise TokenInvalid()
     model = User if expected_kind == "user" else StaffUser
     subject = db.session.get(model, int(claims["sub"]))
-    if subject is None or subject.token_version != claims["ver"]:
+    if subject is None:
+        raise TokenInvalid()
+    # A ban also revokes tokens; the banned person is still told why, not just "log in again".
+    if expected_kind == "user" and subject.is_banned:
+        raise AccountBanned(details={"reason": subject.ban_reason} if subject.ban_reason else None)
+    if subject.token_version != claims["ver"]:
         raise TokenInvalid()
     return subject
 
@@ -72,10 +77,7 @@ def _load_subject(expected_kind: str):
 def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        user = _load_subject("user")
-        if user.is_banned:
-            raise AccountBanned(details={"reason": user.ban_reason} if user.ban_reason else None)
-        g.current_user = user
+        g.current_user = _load_subject("user")
         return view(*args, **kwargs)
     return wrapper
 

@@ -32,8 +32,20 @@ class JsonFormatter(logging.Formatter):
 JsonFormatter.converter = time.gmtime
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (test runners and daemons swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def configure_logging(app):
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     if app.config.get("LOG_JSON", True):
         handler.setFormatter(JsonFormatter())
     root = logging.getLogger("app")

@@ -4,9 +4,11 @@
 def mask_id_number(value: str | None) -> str | None:
     if not value:
         return value
-    if len(value) <= 8:
-        return value[:1] + "*" * (len(value) - 2) + value[-1:]
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    # resident IDs show 4+4 (the national convention); shorter documents reveal less
+    keep = 4 if len(value) >= 15 else 2 if len(value) >= 8 else 1
+    if len(value) <= 2 * keep:
+        return "*" * len(value)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
 
 
 def mask_phone(value: str | None) -> str | None:

@@ -65,7 +65,7 @@ class MiniProgramClient(WeChatClient):
                 return self._request(method, url, result_processor=result_processor, **kwargs)
             finally:
                 _retrying.active = False
-        return super()._handle_result(result, method, url, result_processor, **kwargs)
+        return super()._handle_result(res, method, url, result_processor, **kwargs)
 
     def fetch_access_token(self, force_refresh=False):
         """stable_token, one refresher at a time across all processes (Redis lock)."""

@@ -7,6 +7,7 @@ with "invalid" are refused with 40029, as WeChat refuses a used or forged code.
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 
@@ -16,6 +17,15 @@ from app.extensions import redis_client
 
 bp = Blueprint("wechat_simulator", __name__)
 TOKEN_TTL = 7200
+
+
+def _json_body():
+    """WeChat reads the body as JSON whatever the Content-Type (wechatpy sends none)."""
+    try:
+        body = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _err(errcode, errmsg):
@@ -86,7 +96,9 @@ def token():
 @bp.post("/cgi-bin/stable_token")
 def stable_token():
     _count("stable_token")
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
+    if body is None:
+        return _err(47001, "data format error")
     if body.get("grant_type") != "client_credential":
         return _err(40002, "invalid grant_type")
     if not _app_credentials_ok(body.get("appid"), body.get("secret")):
@@ -106,7 +118,10 @@ def getuserphonenumber():
     _count("getuserphonenumber")
     if not _token_valid(request.args.get("access_token")):
         return _err(40001, "invalid credential, access_token is invalid or not latest")
-    code = (request.get_json(silent=True) or {}).get("code") or ""
+    body = _json_body()
+    if body is None:
+        return _err(47001, "data format error")
+    code = body.get("code") or ""
     if not code or code.startswith("invalid"):
         return _err(40029, "invalid code")
     phone = phone_for_code(code)
