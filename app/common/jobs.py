@@ -24,6 +24,10 @@ class JobQueues:
 
         Jobs take ids (JSON-serialisable arguments only) and must be idempotent.
         """
+        session = session() if callable(session) and not hasattr(session, "in_transaction") \
+            else session  # accept db.session (scoped) or a plain Session
+        if not session.in_transaction():
+            session.begin()  # so a rollback that follows is seen and drops the job
         pending = session.info.setdefault("pending_jobs", [])
         pending.append((func_path, args, kwargs, queue, delay_seconds, job_id))
 
@@ -34,10 +38,10 @@ class JobQueues:
                 q = self.queue(queue_name)
                 options = {"job_id": job_id} if job_id else {}
                 if delay_seconds:
-                    q.enqueue_in(timedelta(seconds=delay_seconds), func_path, *args,
+                    q.enqueue_in(timedelta(seconds=delay_seconds), func_path, args=args,
                                  kwargs=kwargs, **options)
                 else:
-                    q.enqueue(func_path, *args, kwargs=kwargs, **options)
+                    q.enqueue(func_path, args=args, kwargs=kwargs, **options)
             except Exception:  # the commit stands; cron sweeps are the backstop for lost jobs
                 log.exception("could not enqueue %s%r", func_path, args)
 
@@ -49,6 +53,8 @@ class JobQueues:
             if session.info.get("pending_jobs"):
                 jobs.flush(session)
 
-        @event.listens_for(db.session, "after_rollback")
-        def _after_rollback(session):
-            session.info.pop("pending_jobs", None)
+        # after_soft_rollback fires on every rollback() (and on close), even when no SQL ran
+        @event.listens_for(db.session, "after_soft_rollback")
+        def _after_rollback(session, previous_transaction):
+            if previous_transaction.parent is None:
+                session.info.pop("pending_jobs", None)

