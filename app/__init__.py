@@ -2,8 +2,17 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from config import resolve_config
+
+
+class BoundedIntConverter(IntegerConverter):
+    """<int:id> that no database rejects: ids beyond 64 bits simply do not match (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits, 0 if min is None else min,
+                         2**63 - 1 if max is None else max, signed)
 
 
 def create_app(config_name=None, overrides=None):
@@ -12,6 +21,7 @@ def create_app(config_name=None, overrides=None):
     if overrides:
         app.config.update(overrides)
     app.json.ensure_ascii = False
+    app.url_map.converters["int"] = BoundedIntConverter
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(Path(app.config["INSTANCE_DIR"]) / "uploads")
