@@ -86,3 +86,17 @@ def encrypted_length(plaintext_max: int) -> int:
     """Column width for EncryptedString holding up to plaintext_max UTF-8 characters."""
     raw = plaintext_max * 4 + 12 + 16
     return len(_VERSION) + 1 + 4 * ((raw + 2) // 3)
+
+
+def indexed_pii(column: str, index_column: str, purpose: str) -> property:
+    """A plaintext property over an EncryptedString column that keeps its blind index in step
+    (for phones and other values we look up or keep unique)."""
+
+    def get(obj):
+        return getattr(obj, column)
+
+    def set_(obj, value):
+        setattr(obj, column, value or None)
+        setattr(obj, index_column, cipher().blind_index(value, purpose) if value else None)
+
+    return property(get, set_)

@@ -3,7 +3,8 @@ from datetime import date
 from sqlalchemy import Boolean, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.common.crypto import EncryptedString, EncryptedText, cipher, encrypted_length
+from app.common.crypto import (EncryptedString, EncryptedText, cipher, encrypted_length,
+                               indexed_pii)
 from app.common.models import TimestampMixin
 from app.extensions import db
 
@@ -50,14 +51,7 @@ class Patient(TimestampMixin, db.Model):
         self.id_number_encrypted = id_number
         self.id_number_index = cipher().blind_index(id_number, f"id:{id_type}")
 
-    @property
-    def phone(self):
-        return self.phone_encrypted
-
-    @phone.setter
-    def phone(self, value):
-        self.phone_encrypted = value
-        self.phone_index = cipher().blind_index(value, "phone")
+    phone = indexed_pii("phone_encrypted", "phone_index", "phone")
 
     @property
     def medical_card_no(self):

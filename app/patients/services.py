@@ -84,6 +84,17 @@ def _ensure_unique(actor: User, patient: Patient):
         raise PatientDuplicate()
 
 
+def _apply_changes(actor: User, patient: Patient, data: dict):
+    """Validate and apply; on any refusal roll back so nothing half-applied is flushed."""
+    try:
+        _apply_identity(patient, data)
+        _apply_fields(patient, data)
+        _ensure_unique(actor, patient)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
 def create_patient(actor: User, data: dict) -> Patient:
     # Lock the account row so two concurrent adds cannot both pass the limit check.
     db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
@@ -95,13 +106,7 @@ def create_patient(actor: User, data: dict) -> Patient:
         raise PatientLimitReached(PatientLimitReached.message.format(limit=limit),
                                   details={"limit": limit})
     patient = Patient(user_id=actor.id, alive=True, is_insured=False)
-    try:
-        _apply_identity(patient, data)
-        _apply_fields(patient, data)
-        _ensure_unique(actor, patient)
-    except Exception:
-        db.session.rollback()
-        raise
+    _apply_changes(actor, patient, data)
     db.session.add(patient)
     _commit_unique()
     return patient
@@ -109,13 +114,7 @@ def create_patient(actor: User, data: dict) -> Patient:
 
 def update_patient(actor: User, patient_id: int, data: dict) -> Patient:
     patient = get_patient(actor, patient_id)
-    try:
-        _apply_identity(patient, data)
-        _apply_fields(patient, data)
-        _ensure_unique(actor, patient)
-    except Exception:
-        db.session.rollback()
-        raise
+    _apply_changes(actor, patient, data)
     _commit_unique()
     return patient
 

@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.common.crypto import EncryptedString, cipher, encrypted_length
+from app.common.crypto import EncryptedString, cipher, encrypted_length, indexed_pii
 from app.common.models import TimestampMixin, transition
 from app.extensions import db
 
@@ -29,14 +29,7 @@ class User(TimestampMixin, db.Model):
     real_name_encrypted: Mapped[str | None] = mapped_column(EncryptedString(encrypted_length(32)))
     last_login_at: Mapped[datetime | None]
 
-    @property
-    def phone(self):
-        return self.phone_encrypted
-
-    @phone.setter
-    def phone(self, value):
-        self.phone_encrypted = value
-        self.phone_index = cipher().blind_index(value, "phone") if value else None
+    phone = indexed_pii("phone_encrypted", "phone_index", "phone")
 
     @property
     def is_banned(self):

@@ -128,7 +128,7 @@ def test_ban_revokes_tokens_and_answers_account_banned_everywhere(client, alice,
 
 def test_forged_expired_and_malformed_tokens(client, app, alice):
     claims = jwt.decode(alice["token"], options={"verify_signature": False})
-    forged = jwt.encode(claims, "not-our-secret", algorithm="HS256")
+    forged = jwt.encode(claims, "not-our-secret-but-long-enough-for-hs256", algorithm="HS256")
     expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, app.config["SECRET_KEY"],
                          algorithm="HS256")
     other_user = jwt.encode({**claims, "sub": str(alice["id"] + 999)}, app.config["SECRET_KEY"],
