@@ -74,14 +74,15 @@ def owned_file(user, file_id: int, purpose: str | None = None) -> StoredFile:
 
 
 def readable_file(actor, file_id: int):
-    """The file and its bytes, for its owner or for staff."""
+    """The file and its bytes, for its owner or for reviewing staff."""
     from app.staff.models import StaffUser
 
     record = db.session.get(StoredFile, file_id)
     if record is None:
         raise NotFound("文件不存在", code="file_not_found")
     if isinstance(actor, StaffUser):
-        allowed = actor.is_active
+        # ID photos and certificates are reviewers' material; operators do not need them
+        allowed = actor.is_active and actor.has_role("reviewer")
     else:
         allowed = record.owner_user_id == actor.id
     if not allowed:

@@ -59,4 +59,6 @@ def test_download_only_by_owner_or_staff(client, alice, bob, staff_factory):
     assert client.get(f"/api/v1/files/{file_id}").status_code == 401
     reviewer = staff_factory("reviewer")
     assert client.get(f"/api/v1/files/{file_id}", headers=reviewer["headers"]).data == PNG
+    operator = staff_factory("operator")
+    assert client.get(f"/api/v1/files/{file_id}", headers=operator["headers"]).status_code == 404
     assert client.get(f"/api/v1/files/{file_id + 1000}", headers=alice["headers"]).status_code == 404
