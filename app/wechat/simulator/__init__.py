@@ -8,5 +8,7 @@ the running product (web, worker, cron) sees the same simulated WeChat.
 
 def register_simulator(app):
     from app.wechat.simulator.miniprogram import bp as miniprogram_bp
+    from app.wechat.simulator.pay import register as register_pay
 
     app.register_blueprint(miniprogram_bp, url_prefix="/_sim/wechat")
+    register_pay(app)  # /_sim/wechatpay (WeChat Pay v3) and /_sim/pay (the payer)

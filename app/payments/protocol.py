@@ -1,0 +1,56 @@
+"""What an order type implements to be paid through the payments domain.
+
+Registrations (挂号) and care orders (陪护) each register one handler. The payments domain owns
+the money and the WeChat conversation; the handler owns what the money means for its order.
+The hooks named on_* run inside the payments transaction (keep them to state changes and
+`jobs.enqueue_after_commit`); nothing in them may call out over the network.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from app.errors import Conflict
+
+
+class OrderNotPayable(Conflict):
+    code = "order_not_payable"
+    message = "订单当前状态不可支付"
+
+
+@dataclass(frozen=True)
+class PaymentTerms:
+    amount_fen: int
+    description: str          # shown on the WeChat payment sheet, ≤ 127 bytes
+    user_id: int              # who pays (the order's owner)
+    pay_before: datetime | None = None   # the order's own deadline (naive UTC), if earlier than the TTL
+
+
+class PayableOrderType(Protocol):
+    order_type: str
+
+    def payment_terms(self, actor, order_id: int) -> PaymentTerms:
+        """The caller's own order, payable now, else NotFound (someone else's) or OrderNotPayable."""
+
+    def on_paid(self, order_id: int, payment) -> None:
+        """The money arrived: move the order on (inside the transaction)."""
+
+    def on_closed(self, order_id: int, payment) -> None:
+        """Unpaid at its deadline, or cancelled before paying: release what the order held."""
+
+    def on_refunded(self, order_id: int, payment, refund) -> None:
+        """A refund settled (payment.status tells whether in full)."""
+
+
+_registry: dict[str, PayableOrderType] = {}
+
+
+def register_order_type(handler: PayableOrderType) -> None:
+    _registry[handler.order_type] = handler
+
+
+def order_type(name: str) -> PayableOrderType | None:
+    return _registry.get(name)
+
+
+def registered_order_types() -> list[str]:
+    return sorted(_registry)
