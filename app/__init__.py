@@ -113,6 +113,7 @@ def _limiter_storage_uri(redis_url: str) -> str:
 
 
 def _register_blueprints(app, api):
+    from app.hospitals import models as _catalogue  # noqa: F401  (tables for migrations)
     from app.auth.views import blp as auth_blp
     from app.files.views import blp as files_blp
     from app.health.views import bp as health_bp
