@@ -75,7 +75,15 @@ class BaseConfig:
     WECHATPAY_TIMEOUT = (5, 10)  # (connect, read) seconds; the SDK's default is to wait forever
     PAYMENT_TTL_SECONDS = 900
     PAY_NOTIFY_MAX_SKEW_SECONDS = 300
-    PAY_RECONCILE_AFTER_SECONDS = 180  # ask WeChat about a payment quiet this long
+    PAY_RECONCILE_AFTER_SECONDS = 180
+
+    # Registration (挂号)
+    REGISTRATION_DAILY_LIMIT = 3      # active bookings per patient per visit day
+    NO_SHOW_LIMIT = 3                 # this many no-shows ...
+    NO_SHOW_WINDOW_DAYS = 90          # ... within this window ...
+    NO_SHOW_BLOCK_DAYS = 30           # ... block new bookings this long after the last one
+    BOOKING_GATE_ENABLED = True       # the Redis gate in front of hot schedules
+    BOOKING_GATE_REDIS_URL = None     # defaults to REDIS_URL  # ask WeChat about a payment quiet this long
 
     # Background jobs
     RQ_QUEUES = ["default"]

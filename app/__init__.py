@@ -115,6 +115,8 @@ def _limiter_storage_uri(redis_url: str) -> str:
 def _register_blueprints(app, api):
     from app.hospitals import models as _catalogue  # noqa: F401  (tables for migrations)
     from app.auth.views import blp as auth_blp
+    from app.booking.views import blp as booking_blp
+    from app.notifications.views import blp as notifications_blp
     from app.files.views import blp as files_blp
     from app.health.views import bp as health_bp
     from app.patients.views import blp as patients_blp
@@ -122,7 +124,8 @@ def _register_blueprints(app, api):
     from app.staff.views import blp as staff_blp
     from app.users.views import blp as users_blp
 
-    for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp, payments_blp):
+    for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp, payments_blp,
+                      booking_blp, notifications_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health_bp)
     app.register_blueprint(pay_webhooks)

@@ -10,6 +10,16 @@ from sqlalchemy import event
 log = logging.getLogger("app.jobs")
 
 
+def _open_transaction(session):
+    """The plain Session behind db.session, inside a transaction, so that a rollback which
+    follows is seen (and drops what was registered)."""
+    if not hasattr(session, "in_transaction"):
+        session = session()
+    if not session.in_transaction():
+        session.begin()
+    return session
+
+
 class JobQueues:
     def __init__(self, redis_client):
         self._redis_client = redis_client
@@ -24,12 +34,15 @@ class JobQueues:
 
         Jobs take ids (JSON-serialisable arguments only) and must be idempotent.
         """
-        session = session() if callable(session) and not hasattr(session, "in_transaction") \
-            else session  # accept db.session (scoped) or a plain Session
-        if not session.in_transaction():
-            session.begin()  # so a rollback that follows is seen and drops the job
+        session = _open_transaction(session)
         pending = session.info.setdefault("pending_jobs", [])
         pending.append((func_path, args, kwargs, queue, delay_seconds, job_id))
+
+    def call_after_commit(self, session, function, *args):
+        """Run a quick in-process side effect (a Redis counter, a cache purge) once `session`
+        commits; dropped on rollback. Errors are logged, never raised into the request."""
+        session = _open_transaction(session)
+        session.info.setdefault("after_commit_calls", []).append((function, args))
 
     def flush(self, session):
         pending = session.info.pop("pending_jobs", [])
@@ -50,6 +63,11 @@ class JobQueues:
 
         @event.listens_for(db.session, "after_commit")
         def _after_commit(session):
+            for function, args in session.info.pop("after_commit_calls", []):
+                try:
+                    function(*args)
+                except Exception:
+                    log.exception("after-commit call %s failed", getattr(function, "__name__", function))
             if session.info.get("pending_jobs"):
                 jobs.flush(session)
 
@@ -58,3 +76,4 @@ class JobQueues:
         def _after_rollback(session, previous_transaction):
             if previous_transaction.parent is None:
                 session.info.pop("pending_jobs", None)
+                session.info.pop("after_commit_calls", None)

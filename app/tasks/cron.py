@@ -4,6 +4,8 @@ from rq import Queue, cron
 from rq import cron as rq_cron_module
 from rq.serializers import JSONSerializer
 
+from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_reminders,
+                               sweep_unpaid_registrations)
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
 
@@ -23,3 +25,8 @@ rq_cron_module.Queue = JsonQueue
 cron.register(record_heartbeat, queue_name="default", interval=60)
 cron.register(sweep_expired_payments, queue_name="default", interval=60)
 cron.register(reconcile_payments, queue_name="default", interval=60)
+cron.register(sweep_unpaid_registrations, queue_name="default", interval=60)
+cron.register(rebuild_booking_gates, queue_name="default", interval=60)
+# rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai
+cron.register(send_visit_reminders, queue_name="default", cron="0 10 * * *")
+cron.register(mark_no_shows, queue_name="default", cron="55 15 * * *")

@@ -1,0 +1,79 @@
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common.models import TimestampMixin, transition
+from app.extensions import db
+
+# pending_payment → booked → (visited | no_show); pending_payment → closed (timeout or user);
+# booked → cancelled → refunded; booked → stopped → refunded (停诊)
+STATUS_NAMES = {
+    "pending_payment": "待支付", "booked": "已预约", "visited": "已就诊", "no_show": "爽约",
+    "closed": "已关闭", "cancelled": "已取消", "stopped": "已停诊", "refunded": "已退款",
+}
+ACTIVE_STATUSES = ("pending_payment", "booked")
+
+
+class Registration(TimestampMixin, db.Model):
+    """挂号订单. `active` is True while it holds a slot (pending_payment, booked) and NULL after,
+    so the unique key allows one active booking per patient per schedule, any number of old ones."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (UniqueConstraint("patient_id", "schedule_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    visit_date: Mapped[date] = mapped_column(Date, index=True)
+    period: Mapped[str] = mapped_column(String(16))
+    fee_fen: Mapped[int] = mapped_column(Integer)
+    patient_name: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(24), default="pending_payment", index=True)
+    active: Mapped[bool | None] = mapped_column(Boolean, default=True)
+    visit_number: Mapped[int | None] = mapped_column(Integer)
+    paid_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    visited_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+    schedule = relationship("Schedule")
+    hospital = relationship("Hospital")
+    department = relationship("Department")
+    doctor = relationship("Doctor")
+
+    def mark_booked(self, visit_number: int, at: datetime):
+        transition(self, "status", {"pending_payment"}, "booked")
+        self.visit_number, self.paid_at = visit_number, at
+
+    def close(self, at: datetime):
+        transition(self, "status", {"pending_payment"}, "closed")
+        self.active, self.closed_at = None, at
+
+    def cancel(self, at: datetime):
+        transition(self, "status", {"booked"}, "cancelled")
+        self.active, self.cancelled_at = None, at
+
+    def stop(self, at: datetime):
+        transition(self, "status", {"booked"}, "stopped")
+        self.active, self.stopped_at = None, at
+
+    def mark_refunded(self, at: datetime):
+        transition(self, "status", {"cancelled", "stopped"}, "refunded")
+        self.refunded_at = at
+
+    def mark_visited(self, at: datetime):
+        transition(self, "status", {"booked"}, "visited")
+        self.active, self.visited_at = None, at
+
+    def mark_no_show(self):
+        transition(self, "status", {"booked"}, "no_show")
+        self.active = None

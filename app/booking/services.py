@@ -1,0 +1,421 @@
+"""Hospital registration (挂号): booking, cancelling, 停诊, reminders, no-shows.
+
+Rules of a booking, cheapest first: the gate's sold-out flag (no DB work), the patient is the
+caller's, real name verified, no no-show block, the schedule is open and inside its hospital's
+window, no second active booking of it, the per-day cap; then the slot (gate, then the
+database's conditional update), then the order row. Payment goes through app.payments.
+"""
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.booking.models import ACTIVE_STATUSES, Registration
+from app.booking.slots import gate, give_back_in_database, take_in_database
+from app.common.models import InvalidTransition
+from app.common.pagination import paginate
+from app.common.time import LOCAL_TZ, local_today, utcnow
+from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.extensions import db, jobs
+from app.hospitals import rules
+from app.hospitals.models import PERIODS, Hospital, Schedule
+from app.notifications.services import notify
+from app.patients.models import Patient
+
+log = logging.getLogger("app.booking")
+ORDER_TYPE = "registration"
+
+
+class ScheduleNotFound(NotFound):
+    code = "schedule_not_found"
+    message = "排班不存在"
+
+
+class RegistrationNotFound(NotFound):
+    code = "registration_not_found"
+    message = "挂号订单不存在"
+
+
+class SlotSoldOut(Conflict):
+    code = "slot_sold_out"
+    message = "号源已约满"
+
+
+class ScheduleStopped(Conflict):
+    code = "schedule_stopped"
+    message = "该排班已停诊"
+
+
+class NotReleased(Conflict):
+    code = "not_released"
+    message = "号源尚未放出"
+
+
+class BookingClosed(Conflict):
+    code = "booking_closed"
+    message = "该日预约已截止"
+
+
+class AlreadyBooked(Conflict):
+    code = "already_booked"
+    message = "该就诊人已预约此号源"
+
+
+class DailyLimitReached(Conflict):
+    code = "daily_limit_reached"
+    message = "该就诊人当日预约数已达上限"
+
+
+class RealNameRequired(AppError):
+    status = 403
+    code = "real_name_required"
+    message = "请先完成实名认证"
+
+
+class BookingBlocked(AppError):
+    status = 403
+    code = "booking_blocked"
+    message = "因多次爽约,暂停预约"
+
+
+class CancelDeadlinePassed(Conflict):
+    code = "cancel_deadline_passed"
+    message = "已超过取消预约的截止时间"
+
+
+def _local(dt: datetime) -> str:
+    return dt.astimezone(LOCAL_TZ).isoformat(timespec="minutes")
+
+
+def _order_no() -> str:
+    return "G" + datetime.now(LOCAL_TZ).strftime("%Y%m%d%H%M%S") + secrets.token_hex(5)
+
+
+# --------------------------------------------------------------------------------- booking
+
+def no_show_block(user_id: int, today=None):
+    """(blocked_until, count) when the account has too many recent no-shows, else None."""
+    config = current_app.config
+    today = today or local_today()
+    since = today - timedelta(days=config["NO_SHOW_WINDOW_DAYS"])
+    dates = db.session.scalars(select(Registration.visit_date).where(
+        Registration.user_id == user_id, Registration.status == "no_show",
+        Registration.visit_date > since).order_by(Registration.visit_date.desc())).all()
+    if len(dates) < config["NO_SHOW_LIMIT"]:
+        return None
+    until = dates[0] + timedelta(days=config["NO_SHOW_BLOCK_DAYS"])
+    return (until, len(dates)) if until >= today else None
+
+
+def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) -> dict:
+    now = now or rules.now_local()
+    if gate.is_sold_out(schedule_id):
+        raise SlotSoldOut()
+    patient = db.session.get(Patient, patient_id, with_for_update=True)
+    if patient is None or patient.user_id != actor.id or not patient.alive:
+        raise NotFound("就诊人不存在", code="patient_not_found")
+    if actor.real_name_status != "verified":
+        raise RealNameRequired()
+    block = no_show_block(actor.id, now.date())
+    if block:
+        until, count = block
+        window = current_app.config["NO_SHOW_WINDOW_DAYS"]
+        raise BookingBlocked(f"您近{window}天内爽约{count}次,暂停预约至{until.isoformat()}",
+                             details={"blocked_until": until.isoformat(), "no_shows": count})
+    schedule = db.session.get(Schedule, schedule_id)
+    hospital = db.session.get(Hospital, schedule.hospital_id) if schedule else None
+    if schedule is None or not hospital.is_active:
+        raise ScheduleNotFound()
+    if schedule.status != "open":
+        raise ScheduleStopped()
+    state = rules.window_state(hospital, schedule.work_date, now)
+    if state == "not_released":
+        raise NotReleased(f"号源将于 {_local(rules.release_at(hospital, schedule.work_date))} 放出",
+                          details={"release_at": _local(rules.release_at(hospital,
+                                                                         schedule.work_date))})
+    if state == "closed":
+        raise BookingClosed()
+    active = select(func.count()).select_from(Registration).where(
+        Registration.patient_id == patient.id, Registration.active.is_(True))
+    if db.session.scalar(active.where(Registration.schedule_id == schedule.id)):
+        raise AlreadyBooked()
+    limit = current_app.config["REGISTRATION_DAILY_LIMIT"]
+    if db.session.scalar(active.where(Registration.visit_date == schedule.work_date)) >= limit:
+        raise DailyLimitReached(f"该就诊人同一天最多预约 {limit} 个号", details={"limit": limit})
+
+    passed_gate = gate.take(schedule.id)
+    if passed_gate is False:
+        raise SlotSoldOut()
+    try:
+        if not take_in_database(schedule.id):
+            if passed_gate:
+                gate.set_sold_out(schedule.id)  # the database says none are left
+            raise SlotSoldOut()
+        registration = Registration(
+            order_no=_order_no(), user_id=actor.id, patient_id=patient.id,
+            schedule_id=schedule.id, hospital_id=schedule.hospital_id,
+            department_id=schedule.department_id, doctor_id=schedule.doctor_id,
+            visit_date=schedule.work_date, period=schedule.period, fee_fen=schedule.fee_fen,
+            patient_name=patient.name, status="pending_payment", active=True)
+        db.session.add(registration)
+        db.session.flush()
+        _invalidate_counts(schedule)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if passed_gate:
+            gate.give_back(schedule.id)
+        raise AlreadyBooked()
+    except Exception:
+        db.session.rollback()
+        if passed_gate:
+            gate.give_back(schedule.id)
+        raise
+    registration_id = registration.id
+    log.info("registration %s booked schedule %s", registration_id, schedule_id)
+    return _with_payment(actor, registration_id)
+
+
+def _with_payment(actor, registration_id: int) -> dict:
+    """Prepay at once for the client's convenience; if WeChat is unreachable the order stands
+    and the client asks again through POST /payments/prepay."""
+    from app.payments import services as payments
+    from app.wechat.errors import PayApiError, PayUnavailable
+
+    result = {"registration": None, "payment": None, "pay_params": None}
+    try:
+        paid = payments.prepay(actor, ORDER_TYPE, registration_id)
+        result.update(payment=paid["payment"], pay_params=paid["pay_params"])
+    except (PayUnavailable, PayApiError) as exc:
+        db.session.rollback()
+        log.warning("registration %s: prepay failed (%s); client may retry", registration_id,
+                    exc.code)
+    result["registration"] = db.session.get(Registration, registration_id)
+    return result
+
+
+def _invalidate_counts(schedule):
+    """Hot-read caches of this schedule's counts are dropped once the change commits."""
+    try:
+        from app.hospitals.cache import invalidate_schedule_counts
+    except ImportError:  # the catalogue cache may not exist in every deployment
+        return
+    jobs.call_after_commit(db.session, invalidate_schedule_counts, schedule.id)
+
+
+def _release_slot(registration: Registration):
+    """Inside the caller's transaction: the slot returns to the pool (DB now, gate after
+    commit)."""
+    if give_back_in_database(registration.schedule_id):
+        jobs.call_after_commit(db.session, gate.give_back, registration.schedule_id)
+    schedule = db.session.get(Schedule, registration.schedule_id)
+    _invalidate_counts(schedule)
+
+
+# ------------------------------------------------------------------------ reading orders
+
+def list_registrations(actor, status: str | None, page: int, page_size: int) -> dict:
+    statement = select(Registration).where(Registration.user_id == actor.id)
+    if status:
+        statement = statement.where(Registration.status == status)
+    return paginate(statement.order_by(Registration.id.desc()), page, page_size)
+
+
+def registration_of(actor, registration_id: int) -> Registration:
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.user_id != actor.id:
+        raise RegistrationNotFound()
+    return registration
+
+
+# ------------------------------------------------------------------------------ cancelling
+
+def cancel(actor, registration_id: int, now: datetime | None = None) -> Registration:
+    """Unpaid: close now. Booked, before the deadline: cancel, the slot returns, full refund."""
+    from app.payments import services as payments
+
+    now = now or rules.now_local()
+    registration = db.session.get(Registration, registration_id, with_for_update=True)
+    if registration is None or registration.user_id != actor.id:
+        raise RegistrationNotFound()
+    if registration.status == "pending_payment":
+        db.session.commit()
+        if payments.close_for_order(ORDER_TYPE, registration_id) == "noop":
+            _close_without_payment(registration_id)
+        return db.session.get(Registration, registration_id)
+    if registration.status != "booked":
+        raise InvalidTransition("当前状态不可取消", details={"status": registration.status})
+    deadline = rules.cancel_deadline(registration.hospital, registration.visit_date)
+    if now >= deadline:
+        raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}",
+                                   details={"deadline": _local(deadline)})
+    registration.cancel(utcnow())
+    _release_slot(registration)
+    db.session.commit()
+    refund_registration(registration_id, "患者取消预约")
+    return db.session.get(Registration, registration_id)
+
+
+def _close_without_payment(registration_id: int) -> bool:
+    registration = db.session.get(Registration, registration_id, with_for_update=True)
+    if registration is None or registration.status != "pending_payment":
+        db.session.rollback()
+        return False
+    registration.close(utcnow())
+    _release_slot(registration)
+    db.session.commit()
+    return True
+
+
+def refund_registration(registration_id: int, reason: str) -> str:
+    """Refund whatever is still refundable of a cancelled or stopped order. Idempotent; a
+    failure leaves a job to try again."""
+    from app.payments import services as payments
+
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.status not in ("cancelled", "stopped"):
+        db.session.rollback()
+        return "noop"
+    payment = payments.payment_for_order(ORDER_TYPE, registration_id)
+    if payment is None or payment.status not in ("paid", "partially_refunded", "refunding") \
+            or payment.refundable_fen() <= 0:
+        db.session.rollback()
+        return "noop"
+    amount = payment.refundable_fen()
+    db.session.rollback()
+    try:
+        payments.refund_order(ORDER_TYPE, registration_id, amount, reason, "system")
+    except payments.RefundExceedsPaid:
+        return "noop"  # another attempt reserved it meanwhile
+    except Exception:
+        db.session.rollback()
+        log.exception("registration %s: refund failed; retrying in a job", registration_id)
+        jobs.queue().enqueue("app.tasks.booking.refund_registration",
+                             args=(registration_id, reason))
+        return "retry"
+    return "requested"
+
+
+# -------------------------------------------------------------------------------- 停诊
+
+def stop_schedule(actor, schedule_id: int, reason: str) -> dict:
+    """Stop a clinic: every booked order becomes `stopped` and is refunded in full, unpaid ones
+    are closed, and each patient is told once."""
+    from app.staff.services import _require
+
+    _require(actor, "operator")
+    schedule = db.session.get(Schedule, schedule_id, with_for_update=True)
+    if schedule is None:
+        raise ScheduleNotFound()
+    schedule.stop(reason)
+    jobs.call_after_commit(db.session, gate.set_sold_out, schedule.id)
+    registrations = db.session.scalars(select(Registration).where(
+        Registration.schedule_id == schedule.id,
+        Registration.status.in_(ACTIVE_STATUSES))).all()
+    stopped, pending = [], []
+    doctor = schedule.doctor
+    when = f"{schedule.work_date.isoformat()} {PERIODS.get(schedule.period, schedule.period)}"
+    for registration in registrations:
+        if registration.status == "booked":
+            registration.stop(utcnow())
+            stopped.append(registration.id)
+            notify(registration.user_id, "schedule_stopped", "停诊通知",
+                   f"{registration.patient_name}预约的{doctor.name}医生{when}门诊停诊({reason}),"
+                   "挂号费将全额退回。", "registration", registration.id)
+            jobs.enqueue_after_commit(db.session, "app.tasks.booking.refund_registration",
+                                      registration.id, "医生停诊")
+        else:
+            pending.append(registration.id)
+            jobs.enqueue_after_commit(db.session, "app.tasks.booking.close_registration",
+                                      registration.id)
+    _invalidate_counts(schedule)
+    db.session.commit()
+    log.info("schedule %s stopped: %s booked, %s unpaid", schedule_id, len(stopped), len(pending))
+    return {"schedule_id": schedule_id, "stopped": len(stopped), "closed": len(pending)}
+
+
+def close_registration(registration_id: int) -> str:
+    from app.payments import services as payments
+
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.status != "pending_payment":
+        db.session.rollback()
+        return "noop"
+    db.session.rollback()
+    outcome = payments.close_for_order(ORDER_TYPE, registration_id)
+    if outcome == "noop" and _close_without_payment(registration_id):
+        return "closed"
+    return outcome
+
+
+# ------------------------------------------------------------------- visits and reminders
+
+def mark_visited(actor, registration_id: int) -> Registration:
+    from app.staff.services import _require
+
+    _require(actor, "operator")
+    registration = db.session.get(Registration, registration_id, with_for_update=True)
+    if registration is None:
+        raise RegistrationNotFound()
+    registration.mark_visited(utcnow())
+    db.session.commit()
+    return registration
+
+
+def send_visit_reminders(today=None) -> int:
+    """The evening before: one reminder per booked order for tomorrow."""
+    tomorrow = (today or local_today()) + timedelta(days=1)
+    registrations = db.session.scalars(select(Registration).where(
+        Registration.status == "booked", Registration.visit_date == tomorrow,
+        Registration.reminded_at.is_(None)).with_for_update()).all()
+    for registration in registrations:
+        registration.reminded_at = utcnow()
+        schedule = registration.schedule
+        notify(registration.user_id, "visit_reminder", "就诊提醒",
+               f"{registration.patient_name}明天{PERIODS.get(registration.period, '')}"
+               f"{schedule.start_time.strftime('%H:%M')}在{registration.hospital.name}"
+               f"{registration.department.name}就诊,就诊序号 {registration.visit_number}。",
+               "registration", registration.id)
+    db.session.commit()
+    return len(registrations)
+
+
+def mark_no_shows(today=None) -> int:
+    """At the end of a visit day: booked orders never marked visited become no_show."""
+    today = today or local_today()
+    registrations = db.session.scalars(select(Registration).where(
+        Registration.status == "booked", Registration.visit_date <= today)
+        .with_for_update()).all()
+    for registration in registrations:
+        registration.mark_no_show()
+    db.session.commit()
+    return len(registrations)
+
+
+def sweep_unpaid_without_payment(grace_seconds=60) -> int:
+    """Orders whose prepay never happened (WeChat down) still give their slot back at TTL."""
+    from app.payments.models import Payment
+
+    cutoff = utcnow() - timedelta(seconds=current_app.config["PAYMENT_TTL_SECONDS"] + grace_seconds)
+    ids = db.session.scalars(select(Registration.id).where(
+        Registration.status == "pending_payment", Registration.created_at < cutoff,
+        ~select(Payment.id).where(Payment.order_type == ORDER_TYPE,
+                                  Payment.order_id == Registration.id).exists())).all()
+    db.session.rollback()
+    return sum(1 for registration_id in ids if _close_without_payment(registration_id))
+
+
+def rebuild_gates(now: datetime | None = None) -> int:
+    """Reset every open, in-window schedule's gate to the database's count."""
+    now = now or rules.now_local()
+    today = now.date()
+    schedule_ids = db.session.scalars(select(Schedule.id).where(
+        Schedule.status == "open", Schedule.work_date > today,
+        Schedule.work_date <= today + timedelta(days=31))).all()
+    for schedule_id in schedule_ids:
+        gate.rebuild(schedule_id, overwrite=True)
+    db.session.rollback()
+    return len(schedule_ids)

@@ -1,0 +1,62 @@
+from flask_smorest import Blueprint
+
+from app.booking import order_type, services  # noqa: F401  (order_type registers itself)
+from app.booking.schemas import (BookingResultSchema, RegistrationCreateSchema,
+                                 RegistrationQuerySchema, RegistrationSchema, StopResultSchema,
+                                 StopScheduleSchema)
+from app.common.auth import current_staff, current_user, login_required, staff_required
+from app.common.pagination import page_schema
+
+blp = Blueprint("registrations", __name__, url_prefix="/api/v1", description="预约挂号")
+
+
+@blp.post("/registrations")
+@login_required
+@blp.arguments(RegistrationCreateSchema)
+@blp.response(201, BookingResultSchema)
+def book(body):
+    """预约挂号:占用号源并返回支付参数(未支付的订单到期自动关闭,号源退回)"""
+    return services.book(current_user(), body["schedule_id"], body["patient_id"])
+
+
+@blp.get("/registrations")
+@login_required
+@blp.arguments(RegistrationQuerySchema, location="query")
+@blp.response(200, page_schema(RegistrationSchema))
+def list_registrations(query):
+    """我的挂号订单"""
+    return services.list_registrations(current_user(), query.get("status"), query["page"],
+                                       query["page_size"])
+
+
+@blp.get("/registrations/<int:registration_id>")
+@login_required
+@blp.response(200, RegistrationSchema)
+def get_registration(registration_id):
+    """挂号订单详情"""
+    return services.registration_of(current_user(), registration_id)
+
+
+@blp.post("/registrations/<int:registration_id>/cancel")
+@login_required
+@blp.response(200, RegistrationSchema)
+def cancel(registration_id):
+    """取消预约:未支付的直接关闭;已预约的在截止时间前取消并全额退款"""
+    return services.cancel(current_user(), registration_id)
+
+
+@blp.post("/staff/schedules/<int:schedule_id>/stop")
+@staff_required("operator")
+@blp.arguments(StopScheduleSchema)
+@blp.response(200, StopResultSchema)
+def stop_schedule(body, schedule_id):
+    """停诊:已预约的订单全额退款并通知患者"""
+    return services.stop_schedule(current_staff(), schedule_id, body["reason"])
+
+
+@blp.post("/staff/registrations/<int:registration_id>/visited")
+@staff_required("operator")
+@blp.response(200, RegistrationSchema)
+def mark_visited(registration_id):
+    """标记已就诊"""
+    return services.mark_visited(current_staff(), registration_id)
