@@ -98,6 +98,7 @@ HTTP_ERRORS = {
 
 
 def error_response(status, code, message, details=None):
+    g.error_code = code
     body = {"error": {"code": code, "message": message, "details": details or {},
                       "request_id": getattr(g, "request_id", None)}}
     return jsonify(body), status
@@ -107,7 +108,9 @@ def handle_app_error(error: AppError):
     if error.status >= 500:
         log.error("app error %s: %s", error.code, error.message)
     else:
-        log.info("rejected %s: %s", error.code, error.message)
+        # the access log line carries the code; a second line per refusal would double the
+        # logging cost of a sold-out flood
+        log.debug("rejected %s: %s", error.code, error.message)
     return error_response(error.status, error.code, error.message, error.details)
 
 

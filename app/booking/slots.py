@@ -9,6 +9,7 @@ it is built from the database when missing, rebuilt from it by cron, set to 0 wh
 says sold out, and when Redis fails the booking simply takes the database path.
 """
 import logging
+import time
 
 import redis
 from flask import current_app
@@ -59,7 +60,15 @@ def issue_visit_number(schedule_id: int) -> int:
 
 class Gate:
     """The Redis gate. Every method answers None when the gate cannot be used (disabled or
-    Redis failing): the caller then relies on the database alone."""
+    Redis failing): the caller then relies on the database alone.
+
+    A sold-out answer is also remembered in this process for BOOKING_GATE_LOCAL_SECONDS (1 s),
+    so the flood after a sell-out costs no Redis round trip either; a slot given back becomes
+    bookable again within that second.
+    """
+
+    def __init__(self):
+        self._sold_out_until: dict[int, float] = {}
 
     def _conn(self):
         if not current_app.config.get("BOOKING_GATE_ENABLED", True):
@@ -92,11 +101,24 @@ class Gate:
         conn = self._conn()
         if conn is None:
             return False
+        if self._sold_out_until.get(schedule_id, 0) > time.monotonic():
+            return True
         try:
             value = conn.get(self.key(schedule_id))
         except redis.RedisError:
             return False
-        return value is not None and int(value) <= 0
+        sold_out = value is not None and int(value) <= 0
+        if sold_out:
+            self._remember_sold_out(schedule_id)
+        return sold_out
+
+    def _remember_sold_out(self, schedule_id: int):
+        seconds = current_app.config.get("BOOKING_GATE_LOCAL_SECONDS", 1.0)
+        if seconds:
+            if len(self._sold_out_until) > 10000:  # bounded: forget expired entries
+                now = time.monotonic()
+                self._sold_out_until = {k: v for k, v in self._sold_out_until.items() if v > now}
+            self._sold_out_until[schedule_id] = time.monotonic() + seconds
 
     def take(self, schedule_id: int):
         """True: go on to the database; False: sold out; None: no gate, use the database."""
@@ -106,9 +128,12 @@ class Gate:
             outcome = self._run(_TAKE, schedule_id)
         if outcome is None or outcome == -1:
             return None
+        if outcome == 0:
+            self._remember_sold_out(schedule_id)
         return outcome == 1
 
     def give_back(self, schedule_id: int):
+        self._sold_out_until.pop(schedule_id, None)
         self._run(_GIVE, schedule_id)
 
     def set_sold_out(self, schedule_id: int):

@@ -4,7 +4,8 @@ from app.booking import order_type, services  # noqa: F401  (order_type register
 from app.booking.schemas import (BookingResultSchema, RegistrationCreateSchema,
                                  RegistrationQuerySchema, RegistrationSchema, StopResultSchema,
                                  StopScheduleSchema)
-from app.common.auth import current_staff, current_user, login_required, staff_required
+from app.common.auth import (current_staff, current_user, lazy_current_user, login_required,
+                             staff_required)
 from app.common.pagination import page_schema
 
 blp = Blueprint("registrations", __name__, url_prefix="/api/v1", description="预约挂号")
@@ -16,7 +17,7 @@ blp = Blueprint("registrations", __name__, url_prefix="/api/v1", description="�
 @blp.response(201, BookingResultSchema)
 def book(body):
     """预约挂号:占用号源并返回支付参数(未支付的订单到期自动关闭,号源退回)"""
-    return services.book(current_user(), body["schedule_id"], body["patient_id"])
+    return services.book(lazy_current_user(), body["schedule_id"], body["patient_id"])
 
 
 @blp.get("/registrations")

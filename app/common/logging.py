@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
         }
         if has_request_context():
             entry["request_id"] = getattr(g, "request_id", None)
-        for key in ("method", "path", "status", "duration_ms", "user_id", "staff_id"):
+        for key in ("method", "path", "status", "duration_ms", "user_id", "staff_id", "error"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -68,11 +68,11 @@ def install_request_id(app):
         request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
         response.headers["X-Request-ID"] = request_id
         started = getattr(g, "started_at", None)
-        user = getattr(g, "current_user", None)
-        staff = getattr(g, "current_staff", None)
+        user_id = getattr(g, "current_user_id", None)
+        staff_id = getattr(g, "current_staff_id", None)
         access.info("request", extra={
             "method": request.method, "path": request.path, "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-            "user_id": user.id if user else None, "staff_id": staff.id if staff else None,
+            "user_id": user_id, "staff_id": staff_id, "error": getattr(g, "error_code", None),
         })
         return response

@@ -30,3 +30,9 @@ def healthz():
     healthy = all(v == "ok" for v in checks.values())
     return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), (
         200 if healthy else 503)
+
+
+@bp.get("/ping")
+def ping():
+    """Liveness without touching the database or Redis (load balancers, client checks)."""
+    return jsonify({"status": "ok"})
