@@ -99,6 +99,8 @@ def clean_state(app):
         _truncate_all()
         redis_client.conn.flushdb()
     app.extensions.pop("wechat_miniprogram", None)
+    from app.booking.slots import gate
+    gate._sold_out_until.clear()  # ids are reused after truncation; forget old sell-outs
     yield
 
 
