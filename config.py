@@ -51,6 +51,11 @@ class BaseConfig:
     # Patients
     PATIENTS_PER_ACCOUNT_MAX = 8
 
+    # Hospital catalogue caches (Redis): hospital lists/details/doctors until a staff change or
+    # this long; schedule counts at most this long behind the database (capped at 2 s)
+    CATALOGUE_CACHE_SECONDS = 60
+    HOT_READ_CACHE_SECONDS = 1
+
     # WeChat mini-program
     WECHAT_SIMULATOR = False
     WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "wxsimulatorapp0001")
@@ -75,15 +80,16 @@ class BaseConfig:
     WECHATPAY_TIMEOUT = (5, 10)  # (connect, read) seconds; the SDK's default is to wait forever
     PAYMENT_TTL_SECONDS = 900
     PAY_NOTIFY_MAX_SKEW_SECONDS = 300
-    PAY_RECONCILE_AFTER_SECONDS = 180
+    PAY_RECONCILE_AFTER_SECONDS = 180  # ask WeChat about a payment quiet this long
 
     # Registration (挂号)
     REGISTRATION_DAILY_LIMIT = 3      # active bookings per patient per visit day
     NO_SHOW_LIMIT = 3                 # this many no-shows ...
     NO_SHOW_WINDOW_DAYS = 90          # ... within this window ...
     NO_SHOW_BLOCK_DAYS = 30           # ... block new bookings this long after the last one
-    BOOKING_GATE_ENABLED = True       # the Redis gate in front of hot schedules
-    BOOKING_GATE_REDIS_URL = None     # defaults to REDIS_URL  # ask WeChat about a payment quiet this long
+    BOOKING_GATE_ENABLED = os.environ.get("BOOKING_GATE_ENABLED", "1") != "0"  # Redis gate
+    BOOKING_GATE_REDIS_URL = None     # defaults to REDIS_URL
+    BOOKING_GATE_LOCAL_SECONDS = 1.0  # a worker remembers "sold out" this long
 
     # Background jobs
     RQ_QUEUES = ["default"]

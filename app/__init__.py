@@ -48,6 +48,8 @@ def create_app(config_name=None, overrides=None):
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage_uri(app.config["REDIS_URL"]))
     limiter.init_app(app)
     jobs.install(db)
+    from app.common.auth import install_principal_cache
+    install_principal_cache()
     api.init_app(app)
 
     _register_blueprints(app, api)
@@ -119,13 +121,14 @@ def _register_blueprints(app, api):
     from app.notifications.views import blp as notifications_blp
     from app.files.views import blp as files_blp
     from app.health.views import bp as health_bp
+    from app.hospitals.views import blp as hospitals_blp
     from app.patients.views import blp as patients_blp
     from app.payments.views import blp as payments_blp, webhooks as pay_webhooks
     from app.staff.views import blp as staff_blp
     from app.users.views import blp as users_blp
 
     for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp, payments_blp,
-                      booking_blp, notifications_blp):
+                      booking_blp, notifications_blp, hospitals_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health_bp)
     app.register_blueprint(pay_webhooks)

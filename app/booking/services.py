@@ -198,12 +198,12 @@ def _with_payment(actor, registration_id: int) -> dict:
 
 
 def _invalidate_counts(schedule):
-    """Hot-read caches of this schedule's counts are dropped once the change commits."""
-    try:
-        from app.hospitals.cache import invalidate_schedule_counts
-    except ImportError:  # the catalogue cache may not exist in every deployment
-        return
-    jobs.call_after_commit(db.session, invalidate_schedule_counts, schedule.id)
+    """Hot-read caches of this schedule's counts are dropped once the change commits (they
+    would catch up within a second anyway)."""
+    from app.hospitals.cache import invalidate_counts
+
+    jobs.call_after_commit(db.session, invalidate_counts, schedule.department_id,
+                           schedule.work_date)
 
 
 def _release_slot(registration: Registration):

@@ -15,6 +15,7 @@ import redis
 from flask import current_app
 from sqlalchemy import update
 
+from app.common.redis_client import quick_retry
 from app.extensions import db, redis_client
 from app.hospitals.models import Schedule
 
@@ -77,8 +78,8 @@ class Gate:
         conn = app.extensions.get("booking_gate_redis")
         if conn is None:
             url = app.config.get("BOOKING_GATE_REDIS_URL")
-            conn = (redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-                    if url else redis_client.conn)
+            conn = (redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                         retry=quick_retry()) if url else redis_client.conn)
             app.extensions["booking_gate_redis"] = conn
         return conn
 

@@ -5,6 +5,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 
 class RedisClient:
@@ -21,7 +23,7 @@ class RedisClient:
             app.config["REDIS_URL"] = url
         self.url = url
         self._conn = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
-                                          health_check_interval=30)
+                                          health_check_interval=30, retry=quick_retry())
         app.extensions["redis"] = self
 
     @property
@@ -29,6 +31,12 @@ class RedisClient:
         if self._conn is None:
             raise RuntimeError("redis is not initialised; call create_app() first")
         return self._conn
+
+
+def quick_retry() -> Retry:
+    """redis-py 8 retries 10 times with backoff by default (seconds per failed call); a
+    request that can fall back (gate, caches, rate limits) must learn of an outage quickly."""
+    return Retry(ExponentialBackoff(cap=0.1, base=0.01), 2)
 
 
 def embedded_redis_socket(instance_dir: Path) -> Path:
