@@ -101,6 +101,8 @@ def clean_state(app):
     app.extensions.pop("wechat_miniprogram", None)
     from app.booking.slots import gate
     gate._sold_out_until.clear()  # ids are reused after truncation; forget old sell-outs
+    from app.common.principal_cache import local_principals
+    local_principals.drop()
     yield
 
 

@@ -15,6 +15,7 @@ import jwt
 from flask import current_app, g, request
 from werkzeug.local import LocalProxy
 
+from app.common.principal_cache import local_principals, publish_purge
 from app.errors import AppError, Forbidden, Unauthorized
 from app.extensions import db
 
@@ -94,12 +95,19 @@ def _principal(kind: str, subject_id: int) -> dict | None:
     from app.extensions import redis_client
 
     key = _principal_key(kind, subject_id)
+    local = local_principals.get(key)
+    if local is not None:
+        return local
+    generation = local_principals.generation()
     try:
         cached = redis_client.conn.get(key)
     except redis.RedisError:
         cached = None
     if cached:
-        return json.loads(cached)
+        principal = json.loads(cached)
+        local_principals.put(key, principal, generation,
+                             current_app.config.get("AUTH_LOCAL_CACHE_SECONDS", 2.0))
+        return principal
     subject = db.session.get(_models()[kind], subject_id)
     if subject is None:
         return None
@@ -119,10 +127,12 @@ def _principal(kind: str, subject_id: int) -> dict | None:
 def purge_principal(kind: str, subject_id: int):
     from app.extensions import redis_client
 
+    key = _principal_key(kind, subject_id)
     try:
-        redis_client.conn.delete(_principal_key(kind, subject_id))
+        redis_client.conn.delete(key)
     except redis.RedisError:
         log.warning("could not purge cached principal %s:%s", kind, subject_id)
+    publish_purge(redis_client.conn, key)
 
 
 _principal_cache_installed = False
@@ -131,6 +141,9 @@ _principal_cache_installed = False
 def install_principal_cache():
     """Purge the cached principal whenever a field it caches changes (after the commit)."""
     global _principal_cache_installed
+    from app.extensions import redis_client
+
+    local_principals.configure(redis_client.url)
     if _principal_cache_installed:
         return
     _principal_cache_installed = True

@@ -166,3 +166,36 @@ def test_login_is_rate_limited(client, app):
     assert codes[3:] == [429, 429]
     response = client.post("/api/v1/auth/wechat-login", json={"code": "c9"})
     assert response.status_code == 200  # the limit is back to the test default
+
+
+def test_a_purge_published_elsewhere_drops_this_process_copy_at_once(client, app, alice):
+    """Another process logs the user out: its pub/sub purge reaches our cached principal."""
+    import time as clock
+
+    import redis
+
+    from app.common.auth import _principal_key
+    from app.common.principal_cache import CHANNEL, local_principals
+
+    assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 200
+    deadline = clock.monotonic() + 5
+    while local_principals.get(_principal_key("user", alice["id"])) is None:
+        assert clock.monotonic() < deadline, "the principal was never held locally"
+        client.get("/api/v1/me", headers=alice["headers"])
+        clock.sleep(0.05)
+    # what another process does on logout: bump the version in the database, purge, publish
+    other = redis.Redis.from_url(app.config["REDIS_URL"])
+    with app.app_context():
+        from app.extensions import db
+        from app.users.models import User
+        db.session.execute(db.update(User).where(User.id == alice["id"])
+                           .values(token_version=User.token_version + 1))
+        db.session.commit()
+        db.session.remove()
+    other.delete(_principal_key("user", alice["id"]))
+    other.publish(CHANNEL, _principal_key("user", alice["id"]))
+    deadline = clock.monotonic() + 2
+    while local_principals.get(_principal_key("user", alice["id"])) is not None:
+        assert clock.monotonic() < deadline, "the purge never reached this process"
+        clock.sleep(0.01)
+    assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 401

@@ -1,0 +1,115 @@
+"""A per-process copy of cached principals, kept honest by Redis pub/sub.
+
+Every process holds principals it read from Redis for a couple of seconds, and a listener
+thread drops an entry as soon as any process publishes its purge (a logout, a ban, a role
+change). Entries are only kept while that listener is subscribed: when the subscription
+breaks, the copy is emptied and every request reads Redis again, so a missed purge can never
+leave a revoked token working.
+"""
+import logging
+import os
+import threading
+import time
+
+import redis
+
+log = logging.getLogger("app.auth.cache")
+CHANNEL = "auth:principal:purged"
+
+
+class LocalPrincipals:
+    def __init__(self):
+        self._entries: dict[str, tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._listening = False
+        self._pid = None
+        self._url = None
+
+    def configure(self, url: str):
+        self._url = url
+
+    # -- reading and writing (request threads) ------------------------------------------------
+    def get(self, key: str):
+        if not self._ensure_listener():
+            return None
+        entry = self._entries.get(key)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
+    def generation(self) -> int:
+        return self._generation
+
+    def put(self, key: str, value: dict, generation: int, seconds: float):
+        """Keep `value` unless a purge happened since the caller started reading it."""
+        with self._lock:
+            if self._listening and generation == self._generation and seconds > 0:
+                self._entries[key] = (time.monotonic() + seconds, value)
+
+    def drop(self, key: str | None = None):
+        with self._lock:
+            self._generation += 1
+            if key is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(key, None)
+
+    # -- the listener --------------------------------------------------------------------------
+    def _ensure_listener(self) -> bool:
+        if self._url is None:
+            return False
+        if self._pid != os.getpid():  # first use, or a forked child: start our own listener
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pid = os.getpid()
+                    self._listening = False
+                    self._entries.clear()
+                    threading.Thread(target=self._listen, name="principal-purges",
+                                     daemon=True).start()
+        return self._listening
+
+    def _listen(self):
+        while True:
+            pubsub = None
+            try:
+                conn = redis.Redis.from_url(self._url, socket_connect_timeout=2,
+                                            socket_timeout=10, health_check_interval=5)
+                pubsub = conn.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(CHANNEL)
+                pubsub.get_message(timeout=1.0)  # the subscribe confirmation
+                with self._lock:
+                    self._entries.clear()
+                    self._generation += 1
+                    self._listening = True
+                while True:
+                    message = pubsub.get_message(timeout=5.0)
+                    if message and message.get("type") == "message":
+                        data = message["data"]
+                        self.drop(data.decode() if isinstance(data, bytes) else data)
+                    elif message is None:
+                        pubsub.ping()  # a dead connection raises here
+            except Exception as exc:  # stop trusting the copy until subscribed again
+                with self._lock:
+                    self._listening = False
+                    self._entries.clear()
+                    self._generation += 1
+                log.warning("principal purge listener down (%s); retrying", exc)
+                time.sleep(1.0)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:
+                        pass
+
+
+local_principals = LocalPrincipals()
+
+
+def publish_purge(conn, key: str):
+    try:
+        conn.publish(CHANNEL, key)
+    except redis.RedisError:
+        log.warning("could not publish purge of %s", key)
+    local_principals.drop(key)
