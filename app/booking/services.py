@@ -304,9 +304,9 @@ def refund_registration(registration_id: int, reason: str) -> str:
 def stop_schedule(actor, schedule_id: int, reason: str) -> dict:
     """Stop a clinic: every booked order becomes `stopped` and is refunded in full, unpaid ones
     are closed, and each patient is told once."""
-    from app.staff.services import _require
+    from app.staff.services import require_role
 
-    _require(actor, "operator")
+    require_role(actor, "operator")
     schedule = db.session.get(Schedule, schedule_id, with_for_update=True)
     if schedule is None:
         raise ScheduleNotFound()
@@ -354,9 +354,9 @@ def close_registration(registration_id: int) -> str:
 # ------------------------------------------------------------------- visits and reminders
 
 def mark_visited(actor, registration_id: int) -> Registration:
-    from app.staff.services import _require
+    from app.staff.services import require_role
 
-    _require(actor, "operator")
+    require_role(actor, "operator")
     registration = db.session.get(Registration, registration_id, with_for_update=True)
     if registration is None:
         raise RegistrationNotFound()

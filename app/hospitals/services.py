@@ -31,7 +31,7 @@ from app.hospitals.schemas import (DepartmentCreateSchema, DoctorCreateSchema, D
                                    HospitalCreateSchema, HospitalUpdateSchema,
                                    ScheduleCreateSchema, ScheduleTotalSchema)
 from app.staff.models import StaffUser
-from app.staff.services import _require
+from app.staff.services import require_role
 
 log = logging.getLogger("app.hospitals")
 
@@ -408,7 +408,7 @@ def _hospital_for_staff(hospital_id: int) -> Hospital:
 
 
 def create_hospital(actor: StaffUser, data: dict) -> Hospital:
-    _require(actor, "operator")
+    require_role(actor, "operator")
     data = _load(HospitalCreateSchema, data)
     values = {name: _column_default(Hospital, name) for name in _RULE_FIELDS}
     values.update(data)
@@ -424,7 +424,7 @@ def create_hospital(actor: StaffUser, data: dict) -> Hospital:
 
 
 def update_hospital(actor: StaffUser, hospital_id: int, data: dict) -> Hospital:
-    _require(actor, "operator")
+    require_role(actor, "operator")
     data = _load(HospitalUpdateSchema, data)
     hospital = _hospital_for_staff(hospital_id)
     values = {column: getattr(hospital, column)
@@ -446,7 +446,7 @@ def update_hospital(actor: StaffUser, hospital_id: int, data: dict) -> Hospital:
 
 def set_hospital_active(actor: StaffUser, hospital_id: int, active: bool) -> Hospital:
     """Enable or disable a hospital; a disabled one disappears from every public read."""
-    _require(actor, "operator")
+    require_role(actor, "operator")
     if not isinstance(active, bool):
         raise _invalid("active", "应为布尔值")
     hospital = _hospital_for_staff(hospital_id)
@@ -461,7 +461,7 @@ def set_hospital_active(actor: StaffUser, hospital_id: int, active: bool) -> Hos
 
 def create_department(actor: StaffUser, hospital_id: int, data: dict) -> Department:
     """A top-level department (no parent_id) or a second-level one under a top-level one."""
-    _require(actor, "operator")
+    require_role(actor, "operator")
     data = _load(DepartmentCreateSchema, data)
     hospital = _hospital_for_staff(hospital_id)
     if data["parent_id"] is not None:
@@ -491,7 +491,7 @@ def _department_of(hospital_id: int, department_id: int) -> Department:
 
 
 def create_doctor(actor: StaffUser, hospital_id: int, data: dict) -> Doctor:
-    _require(actor, "operator")
+    require_role(actor, "operator")
     data = _load(DoctorCreateSchema, data)
     hospital = _hospital_for_staff(hospital_id)
     _department_of(hospital.id, data["department_id"])
@@ -505,7 +505,7 @@ def create_doctor(actor: StaffUser, hospital_id: int, data: dict) -> Doctor:
 def update_doctor(actor: StaffUser, doctor_id: int, data: dict) -> Doctor:
     """Name, title, specialty, intro, avatar, or a move to another department of the hospital
     (the doctor's existing schedules stay where they are)."""
-    _require(actor, "operator")
+    require_role(actor, "operator")
     data = _load(DoctorUpdateSchema, data)
     doctor = db.session.get(Doctor, doctor_id)
     if doctor is None:
@@ -524,7 +524,7 @@ def update_doctor(actor: StaffUser, doctor_id: int, data: dict) -> Doctor:
 def create_schedule(actor: StaffUser, hospital_id: int, data: dict,
                     now: datetime | None = None) -> Schedule:
     """A doctor's clinic on a date and period; all its slots start free (available = total)."""
-    _require(actor, "operator")
+    require_role(actor, "operator")
     data = _load(ScheduleCreateSchema, data)
     hospital = _hospital_for_staff(hospital_id)
     doctor = db.session.get(Doctor, data["doctor_id"])
@@ -559,7 +559,7 @@ def update_schedule_total(actor: StaffUser, schedule_id: int, total: int) -> Sch
     """Change how many slots a clinic has. Never below what is already booked (total -
     available); the free count moves by the same difference, in one conditional UPDATE so a
     booking landing meanwhile is never lost."""
-    _require(actor, "operator")
+    require_role(actor, "operator")
     total = _load(ScheduleTotalSchema, {"total": total})["total"]
     schedule = db.session.get(Schedule, schedule_id)
     if schedule is None:

@@ -56,7 +56,7 @@ def login(username: str, password: str) -> dict:
 
 
 def list_real_name_reviews(actor: StaffUser, status: str, page: int, page_size: int) -> dict:
-    _require(actor, "reviewer")
+    require_role(actor, "reviewer")
     statement = (select(RealNameVerification).where(RealNameVerification.status == status)
                  .order_by(RealNameVerification.id))
     return paginate(statement, page, page_size)
@@ -65,7 +65,7 @@ def list_real_name_reviews(actor: StaffUser, status: str, page: int, page_size: 
 def review_real_name(actor: StaffUser, verification_id: int, approve: bool,
                      reason: str | None = None) -> RealNameVerification:
     """pending → verified | rejected (a rejection needs a reason the user will read)."""
-    _require(actor, "reviewer")
+    require_role(actor, "reviewer")
     record = db.session.scalar(select(RealNameVerification)
                                .where(RealNameVerification.id == verification_id)
                                .with_for_update())
@@ -88,7 +88,7 @@ def review_real_name(actor: StaffUser, verification_id: int, approve: bool,
 
 
 def ban_user(actor: StaffUser, user_id: int, reason: str) -> User:
-    _require(actor, "operator")
+    require_role(actor, "operator")
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在", code="user_not_found")
@@ -99,7 +99,7 @@ def ban_user(actor: StaffUser, user_id: int, reason: str) -> User:
 
 
 def unban_user(actor: StaffUser, user_id: int) -> User:
-    _require(actor, "operator")
+    require_role(actor, "operator")
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("用户不存在", code="user_not_found")
@@ -108,6 +108,7 @@ def unban_user(actor: StaffUser, user_id: int) -> User:
     return user
 
 
-def _require(actor: StaffUser, role: str):
+def require_role(actor: StaffUser, role: str):
+    """Staff services call this first: an active account with `role` (admins have all)."""
     if actor is None or not actor.is_active or not actor.has_role(role):
         raise Forbidden()
