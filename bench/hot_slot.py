@@ -18,7 +18,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,18 +31,9 @@ import pymysql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, percentile  # noqa: E402
 DB_NAME = "bench_hot"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def pct(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 # ----------------------------------------------------------------------------- load clients
@@ -107,7 +97,7 @@ def flood(port, method, path, requests_list, clients, seconds, processes=4):
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
     return {"requests": len(results), "rps": len(results) / seconds,
-            "p50": statistics.median(latencies), "p99": pct(latencies, 0.99),
+            "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
             "statuses": statuses, "wall": wall, "latencies": latencies}
 
 
@@ -119,7 +109,7 @@ def combine(parts, seconds):
             statuses[status] = statuses.get(status, 0) + count
     requests_made = sum(part["requests"] for part in parts)
     return {"requests": requests_made, "rps": requests_made / seconds,
-            "p50": statistics.median(latencies), "p99": pct(latencies, 0.99),
+            "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
             "statuses": statuses}
 
 
@@ -290,7 +280,7 @@ def run_mode(label, gate_enabled, args, base_env, app, cursor, instance):
             "oversell": max(booked_after - args.slots, 0) + max(-available, 0),
             "hot_codes": sorted({code for _, _, code in hot if code}),
             "hot_p50": statistics.median(e for s, e, _ in hot if s),
-            "hot_p99": pct([e for s, e, _ in hot if s], 0.99),
+            "hot_p99": percentile([e for s, e, _ in hot if s], 0.99),
             "flood": sold_out, "noop": noop, "writes": writes,
             "flood_late_bookings": booked_after - booked}
 

@@ -13,7 +13,6 @@ Redis at 127.0.0.1:6379 (db 14, flushed).
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,16 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+from bench.common import free_port, percentile  # noqa: E402
 
 
 def main():
@@ -186,7 +176,7 @@ def main():
     print(f"  ack latency ms        p50 {statistics.median(latencies):.1f}   "
           f"p90 {percentile(latencies, 0.90):.1f}   p99 {percentile(latencies, 0.99):.1f}   "
           f"max {max(latencies):.1f}")
-    print(f"  answers               " + ", ".join(
+    print("  answers               " + ", ".join(
         f"{code}: {statuses.count(code)}" for code in sorted(set(statuses))))
     print(f"  payments paid         {paid} / {args.payments}")
     print(f"  on_paid per order     min {min(hooks)} max {max(hooks)} (must be 1 and 1)")

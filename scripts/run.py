@@ -130,7 +130,7 @@ class Launcher:
 
     def start_redis(self):
         if self.env.get("REDIS_URL"):
-            say(f"REDIS_URL is set; using it instead of the embedded server")
+            say("REDIS_URL is set; using it instead of the embedded server")
             return
         from app.common.redis_client import embedded_redis_command, embedded_redis_socket
 

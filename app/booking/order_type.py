@@ -2,14 +2,14 @@
 from datetime import timezone
 
 from app.booking.models import Registration
-from app.booking.services import ORDER_TYPE, RegistrationNotFound, _release_slot
+from app.booking.services import ORDER_TYPE, RegistrationNotFound, release_slot
 from app.booking.slots import issue_visit_number
 from app.common.time import utcnow
 from app.extensions import db, jobs
 from app.hospitals import rules
 from app.hospitals.models import PERIODS
 from app.notifications.services import notify
-from app.payments.protocol import OrderNotPayable, PaymentTerms
+from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
 
 
 class RegistrationOrderType:
@@ -49,14 +49,12 @@ class RegistrationOrderType:
         registration = db.session.get(Registration, order_id, with_for_update=True)
         if registration.status == "pending_payment":
             registration.close(utcnow())
-            _release_slot(registration)
+            release_slot(registration)
 
     def on_refunded(self, order_id, payment, refund):
         registration = db.session.get(Registration, order_id, with_for_update=True)
         if payment.status == "refunded" and registration.status in ("cancelled", "stopped"):
             registration.mark_refunded(utcnow())
 
-
-from app.payments.protocol import register_order_type  # noqa: E402
 
 register_order_type(RegistrationOrderType())

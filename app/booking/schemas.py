@@ -1,6 +1,7 @@
 from marshmallow import fields, validate
 
 from app.booking.models import STATUS_NAMES
+from app.common.pagination import PageQuerySchema
 from app.common.validation import BaseSchema, LocalDateTime, Text
 from app.hospitals import rules
 from app.hospitals.models import PERIODS
@@ -14,10 +15,8 @@ class RegistrationCreateSchema(BaseSchema):
                                 validate=validate.Range(min=1, max=2**31 - 1))
 
 
-class RegistrationQuerySchema(BaseSchema):
+class RegistrationQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(list(STATUS_NAMES)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class _Named(BaseSchema):

@@ -18,7 +18,7 @@ from app.booking.slots import gate, give_back_in_database, take_in_database
 from app.common.models import InvalidTransition
 from app.common.pagination import paginate
 from app.common.time import LOCAL_TZ, local_today, utcnow
-from app.errors import AppError, Conflict, Forbidden, NotFound
+from app.errors import AppError, Conflict, NotFound
 from app.extensions import db, jobs
 from app.hospitals import rules
 from app.hospitals.models import PERIODS, Hospital, Schedule
@@ -162,7 +162,7 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
             patient_name=patient.name, status="pending_payment", active=True)
         db.session.add(registration)
         db.session.flush()
-        _invalidate_counts(schedule)
+        _invalidate_counts(schedule.department_id, schedule.work_date)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -197,22 +197,20 @@ def _with_payment(actor, registration_id: int) -> dict:
     return result
 
 
-def _invalidate_counts(schedule):
-    """Hot-read caches of this schedule's counts are dropped once the change commits (they
-    would catch up within a second anyway)."""
+def _invalidate_counts(department_id, work_date):
+    """Hot-read caches of one department-day's counts are dropped once the change commits
+    (they would catch up within a second anyway)."""
     from app.hospitals.cache import invalidate_counts
 
-    jobs.call_after_commit(db.session, invalidate_counts, schedule.department_id,
-                           schedule.work_date)
+    jobs.call_after_commit(db.session, invalidate_counts, department_id, work_date)
 
 
-def _release_slot(registration: Registration):
+def release_slot(registration: Registration):
     """Inside the caller's transaction: the slot returns to the pool (DB now, gate after
     commit)."""
     if give_back_in_database(registration.schedule_id):
         jobs.call_after_commit(db.session, gate.give_back, registration.schedule_id)
-    schedule = db.session.get(Schedule, registration.schedule_id)
-    _invalidate_counts(schedule)
+    _invalidate_counts(registration.department_id, registration.visit_date)
 
 
 # ------------------------------------------------------------------------ reading orders
@@ -253,7 +251,7 @@ def cancel(actor, registration_id: int, now: datetime | None = None) -> Registra
         raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}",
                                    details={"deadline": _local(deadline)})
     registration.cancel(utcnow())
-    _release_slot(registration)
+    release_slot(registration)
     db.session.commit()
     refund_registration(registration_id, "患者取消预约")
     return db.session.get(Registration, registration_id)
@@ -265,7 +263,7 @@ def _close_without_payment(registration_id: int) -> bool:
         db.session.rollback()
         return False
     registration.close(utcnow())
-    _release_slot(registration)
+    release_slot(registration)
     db.session.commit()
     return True
 
@@ -331,7 +329,7 @@ def stop_schedule(actor, schedule_id: int, reason: str) -> dict:
             pending.append(registration.id)
             jobs.enqueue_after_commit(db.session, "app.tasks.booking.close_registration",
                                       registration.id)
-    _invalidate_counts(schedule)
+    _invalidate_counts(schedule.department_id, schedule.work_date)
     db.session.commit()
     log.info("schedule %s stopped: %s booked, %s unpaid", schedule_id, len(stopped), len(pending))
     return {"schedule_id": schedule_id, "stopped": len(stopped), "closed": len(pending)}

@@ -91,10 +91,13 @@ class LocalPrincipals:
                         pubsub.ping()  # a dead connection raises here
             except Exception as exc:  # stop trusting the copy until subscribed again
                 with self._lock:
+                    was_listening = self._listening
                     self._listening = False
                     self._entries.clear()
                     self._generation += 1
-                log.warning("principal purge listener down (%s); retrying", exc)
+                # warn once per outage, not on every retry
+                (log.warning if was_listening else log.debug)(
+                    "principal purge listener down (%s); retrying", exc)
                 time.sleep(1.0)
             finally:
                 if pubsub is not None:

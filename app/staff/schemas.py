@@ -1,6 +1,7 @@
 from marshmallow import fields, validate
 
 from app.common.masking import mask_id_number
+from app.common.pagination import PageQuerySchema
 from app.common.validation import BaseSchema, LocalDateTime, Text
 from app.staff.models import STAFF_ROLES
 
@@ -22,11 +23,9 @@ class StaffLoginResultSchema(BaseSchema):
     staff = fields.Nested(StaffSchema)
 
 
-class RealNameReviewQuerySchema(BaseSchema):
+class RealNameReviewQuerySchema(PageQuerySchema):
     status = fields.String(load_default="pending",
                            validate=validate.OneOf(["pending", "verified", "rejected"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class RealNameReviewSchema(BaseSchema):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.common.models import transition
 from app.errors import NotFound
-from app.extensions import db, jobs
+from app.extensions import db
 from app.payments.protocol import OrderNotPayable, PaymentTerms
 
 

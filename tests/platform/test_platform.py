@@ -1,7 +1,6 @@
 """The skeleton itself: health, config, request ids, logs, OpenAPI, migrations, jobs."""
 import json
 import logging
-import os
 
 import pytest
 from alembic.autogenerate import compare_metadata
