@@ -36,7 +36,7 @@ class BaseConfig:
     JWT_ALGORITHM = "HS256"
     JWT_TTL_SECONDS = 7 * 24 * 3600
     LOGIN_RATE_LIMIT = "20 per minute"
-    AUTH_LOCAL_CACHE_SECONDS = 2.0  # per-process copy of principals (purged over pub/sub)
+    AUTH_LOCAL_CACHE_SECONDS = 30.0  # per-process copy of principals (purged over pub/sub)
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not lock everyone out
 

@@ -1,5 +1,5 @@
 from flask import current_app
-from flask_smorest import Blueprint
+from app.common.api import Blueprint
 
 from app.auth import services
 from app.auth.schemas import LoginResultSchema, PhoneBindSchema, WeChatLoginSchema

@@ -1,4 +1,4 @@
-from flask_smorest import Blueprint
+from app.common.api import Blueprint
 
 from app.booking import order_type, services  # noqa: F401  (order_type registers itself)
 from app.booking.schemas import (BookingResultSchema, RegistrationCreateSchema,

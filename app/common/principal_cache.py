@@ -1,8 +1,11 @@
 """A per-process copy of cached principals, kept honest by Redis pub/sub.
 
-Every process holds principals it read from Redis for a couple of seconds, and a listener
-thread drops an entry as soon as any process publishes its purge (a logout, a ban, a role
-change). Entries are only kept while that listener is subscribed: when the subscription
+Every process holds principals it read from Redis for AUTH_LOCAL_CACHE_SECONDS (30 s), and a
+listener thread drops an entry as soon as any process publishes its purge (a logout, a ban, a
+role change). The hold is long because behind a pooled proxy a user's retries land on any
+worker: with a hold of two seconds most requests of a booking flood missed and paid a Redis
+round trip. It is still short of the Redis entry's own five minutes, which is what a purge
+that could not be published at all would leave standing. Entries are only kept while that listener is subscribed: when the subscription
 breaks, the copy is emptied and every request reads Redis again, so a missed purge can never
 leave a revoked token working.
 """
@@ -18,6 +21,8 @@ CHANNEL = "auth:principal:purged"
 
 
 class LocalPrincipals:
+    MAX_ENTRIES = 50_000  # a few MB; past it expired entries go, then everything
+
     def __init__(self):
         self._entries: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
@@ -45,7 +50,12 @@ class LocalPrincipals:
         """Keep `value` unless a purge happened since the caller started reading it."""
         with self._lock:
             if self._listening and generation == self._generation and seconds > 0:
-                self._entries[key] = (time.monotonic() + seconds, value)
+                now = time.monotonic()
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                    if len(self._entries) >= self.MAX_ENTRIES:
+                        self._entries.clear()
+                self._entries[key] = (now + seconds, value)
 
     def drop(self, key: str | None = None):
         with self._lock:

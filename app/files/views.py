@@ -1,5 +1,5 @@
 from flask import Response, request
-from flask_smorest import Blueprint
+from app.common.api import Blueprint
 
 from app.common.auth import current_actor, user_or_staff_required
 from app.files import services

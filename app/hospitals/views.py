@@ -1,4 +1,4 @@
-from flask_smorest import Blueprint
+from app.common.api import Blueprint
 
 from app.common.pagination import page_schema
 from app.hospitals import services

@@ -2,7 +2,7 @@
 import logging
 
 from flask import Blueprint as FlaskBlueprint, jsonify, request
-from flask_smorest import Blueprint
+from app.common.api import Blueprint
 
 from app.common.auth import current_staff, current_user, login_required, staff_required
 from app.errors import AppError

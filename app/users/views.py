@@ -1,4 +1,4 @@
-from flask_smorest import Blueprint
+from app.common.api import Blueprint
 
 from app.common.auth import current_user, login_required
 from app.users import services

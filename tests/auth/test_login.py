@@ -199,3 +199,46 @@ def test_a_purge_published_elsewhere_drops_this_process_copy_at_once(client, app
         assert clock.monotonic() < deadline, "the purge never reached this process"
         clock.sleep(0.01)
     assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 401
+
+
+def test_a_broken_purge_subscription_empties_this_process_copy(client, app, alice):
+    """Held principals are trusted only while purges can arrive: when the subscription breaks
+    the copy is emptied at once, and refilled only after subscribing again."""
+    import time as clock
+
+    import redis
+
+    from app.common.auth import _principal_key
+    from app.common.principal_cache import local_principals
+
+    key = _principal_key("user", alice["id"])
+    deadline = clock.monotonic() + 5
+    while local_principals.get(key) is None:
+        assert clock.monotonic() < deadline, "the principal was never held locally"
+        client.get("/api/v1/me", headers=alice["headers"])
+        clock.sleep(0.05)
+    generation = local_principals.generation()
+    redis.Redis.from_url(app.config["REDIS_URL"]).client_kill_filter(_type="pubsub")
+    deadline = clock.monotonic() + 3
+    while local_principals.generation() == generation:
+        assert clock.monotonic() < deadline, "the broken subscription went unnoticed"
+        clock.sleep(0.01)
+    assert local_principals.get(key) is None
+    # it subscribes again, and from then on holds principals again
+    deadline = clock.monotonic() + 5
+    while local_principals.get(key) is None:
+        assert clock.monotonic() < deadline, "the listener never came back"
+        assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 200
+        clock.sleep(0.05)
+
+
+def test_the_per_process_copy_is_bounded():
+    from app.common.principal_cache import LocalPrincipals
+
+    principals = LocalPrincipals()
+    principals.MAX_ENTRIES = 3
+    principals._listening = True  # as if subscribed; this test is about the bound only
+    for index in range(10):
+        principals.put(f"k{index}", {"ver": index}, principals.generation(), 30)
+        assert len(principals._entries) <= 3
+    assert principals._entries["k9"][1] == {"ver": 9}
