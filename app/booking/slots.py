@@ -72,7 +72,7 @@ class Gate:
         self._sold_out_until: dict[int, float] = {}
 
     def _conn(self):
-        if not current_app.config.get("BOOKING_GATE_ENABLED", True):
+        if not current_app.config["BOOKING_GATE_ENABLED"]:
             return None
         app = current_app._get_current_object()
         conn = app.extensions.get("booking_gate_redis")
@@ -114,7 +114,7 @@ class Gate:
         return sold_out
 
     def _remember_sold_out(self, schedule_id: int):
-        seconds = current_app.config.get("BOOKING_GATE_LOCAL_SECONDS", 1.0)
+        seconds = current_app.config["BOOKING_GATE_LOCAL_SECONDS"]
         if seconds:
             if len(self._sold_out_until) > 10000:  # bounded: forget expired entries
                 now = time.monotonic()

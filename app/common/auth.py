@@ -106,7 +106,7 @@ def _principal(kind: str, subject_id: int) -> dict | None:
     if cached:
         principal = json.loads(cached)
         local_principals.put(key, principal, generation,
-                             current_app.config.get("AUTH_LOCAL_CACHE_SECONDS", 30.0))
+                             current_app.config["AUTH_LOCAL_CACHE_SECONDS"])
         return principal
     subject = db.session.get(_models()[kind], subject_id)
     if subject is None:

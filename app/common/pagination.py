@@ -28,8 +28,12 @@ def page_schema(item_schema_cls):
     return _page_schemas[item_schema_cls]
 
 
+def clamp_page_size(page_size: int) -> int:
+    return min(page_size, current_app.config["PAGE_SIZE_MAX"])
+
+
 def paginate(statement, page: int, page_size: int) -> dict:
-    page_size = min(page_size, current_app.config.get("PAGE_SIZE_MAX", 100))
+    page_size = clamp_page_size(page_size)
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     items = db.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
     return {"items": items, "page": page, "page_size": page_size, "total": total}

@@ -43,12 +43,12 @@ _state = {"down_until": 0.0, "catalogue_invalidation_pending": False}
 
 
 def _catalogue_ttl_ms() -> int:
-    return int(float(current_app.config.get("CATALOGUE_CACHE_SECONDS", 60)) * 1000)
+    return int(float(current_app.config["CATALOGUE_CACHE_SECONDS"]) * 1000)
 
 
 def _counts_ttl_ms() -> int:
     # never more than a second or two behind the database, whatever the configuration says
-    return int(min(float(current_app.config.get("HOT_READ_CACHE_SECONDS", 1)), 2.0) * 1000)
+    return int(min(float(current_app.config["HOT_READ_CACHE_SECONDS"]), 2.0) * 1000)
 
 
 def _dumps(value) -> str:

@@ -14,12 +14,11 @@ import logging
 from datetime import date, datetime, time
 from types import SimpleNamespace
 
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.common.pagination import paginate
+from app.common.pagination import clamp_page_size, paginate
 from app.common.time import to_local
 from app.common.validation import localize_messages
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -128,7 +127,7 @@ def list_hospitals(keyword: str | None = None, level: str | None = None,
                    region: str | None = None, page: int = 1, page_size: int = 20) -> dict:
     """Active hospitals, best level first, then by name."""
     keyword = (keyword or "").strip() or None
-    page_size = min(page_size, current_app.config.get("PAGE_SIZE_MAX", 100))
+    page_size = clamp_page_size(page_size)  # before the cache key, so equal pages share it
     name = "hospitals:" + cache.catalogue_key_part(keyword, level, region, page, page_size)
     return cache.cached_catalogue(
         name, lambda: _list_hospitals(keyword, level, region, page, page_size))
@@ -219,6 +218,10 @@ def _department_scope(detail: dict, department_id: int):
 
 # ---- public: calendar and day schedules ------------------------------------------------------
 
+# a department-day's counts: schedules open and stopped, and total/available of the open ones
+_NO_SCHEDULES = {"open": 0, "stopped": 0, "total": 0, "available": 0}
+
+
 def get_department_calendar(hospital_id: int, department_id: int,
                             now: datetime | None = None) -> dict:
     """Each day of the hospital's booking window with the department's summed slot counts."""
@@ -231,7 +234,7 @@ def get_department_calendar(hospital_id: int, department_id: int,
     counts = cache.cached_counts(list(pairs), lambda missing: _aggregates(missing, pairs))
     calendar = []
     for day in days:
-        summed = {"open": 0, "stopped": 0, "total": 0, "available": 0}
+        summed = dict(_NO_SCHEDULES)
         for department in department_ids:
             for name, value in counts[cache.aggregate_key(department, day)].items():
                 summed[name] += value
@@ -266,16 +269,14 @@ def _aggregates(missing_keys: list[str], pairs: dict) -> dict:
         .group_by(Schedule.department_id, Schedule.work_date, Schedule.status)).all()
     found = {}
     for department, day, status, count, total, available in rows:
-        entry = found.setdefault((department, day), {"open": 0, "stopped": 0, "total": 0,
-                                                     "available": 0})
+        entry = found.setdefault((department, day), dict(_NO_SCHEDULES))
         if status == "open":
             entry["open"] += int(count)
             entry["total"] += int(total or 0)
             entry["available"] += int(available or 0)
         else:
             entry["stopped"] += int(count)
-    empty = {"open": 0, "stopped": 0, "total": 0, "available": 0}
-    return {key: found.get(pairs[key], dict(empty)) for key in missing_keys}
+    return {key: found.get(pairs[key], dict(_NO_SCHEDULES)) for key in missing_keys}
 
 
 def list_day_schedules(hospital_id: int, department_id: int, day: date,

@@ -168,21 +168,32 @@ def test_login_is_rate_limited(client, app):
     assert response.status_code == 200  # the limit is back to the test default
 
 
+
+def hold_locally(client, user) -> str:
+    """Call as `user` until this process holds their principal; its key."""
+    import time as clock
+
+    from app.common.auth import _principal_key
+    from app.common.principal_cache import local_principals
+
+    key = _principal_key("user", user["id"])
+    deadline = clock.monotonic() + 5
+    while local_principals.get(key) is None:
+        assert clock.monotonic() < deadline, "the principal was never held locally"
+        assert client.get("/api/v1/me", headers=user["headers"]).status_code == 200
+        clock.sleep(0.05)
+    return key
+
+
 def test_a_purge_published_elsewhere_drops_this_process_copy_at_once(client, app, alice):
     """Another process logs the user out: its pub/sub purge reaches our cached principal."""
     import time as clock
 
     import redis
 
-    from app.common.auth import _principal_key
     from app.common.principal_cache import CHANNEL, local_principals
 
-    assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 200
-    deadline = clock.monotonic() + 5
-    while local_principals.get(_principal_key("user", alice["id"])) is None:
-        assert clock.monotonic() < deadline, "the principal was never held locally"
-        client.get("/api/v1/me", headers=alice["headers"])
-        clock.sleep(0.05)
+    key = hold_locally(client, alice)
     # what another process does on logout: bump the version in the database, purge, publish
     other = redis.Redis.from_url(app.config["REDIS_URL"])
     with app.app_context():
@@ -192,10 +203,10 @@ def test_a_purge_published_elsewhere_drops_this_process_copy_at_once(client, app
                            .values(token_version=User.token_version + 1))
         db.session.commit()
         db.session.remove()
-    other.delete(_principal_key("user", alice["id"]))
-    other.publish(CHANNEL, _principal_key("user", alice["id"]))
+    other.delete(key)
+    other.publish(CHANNEL, key)
     deadline = clock.monotonic() + 2
-    while local_principals.get(_principal_key("user", alice["id"])) is not None:
+    while local_principals.get(key) is not None:
         assert clock.monotonic() < deadline, "the purge never reached this process"
         clock.sleep(0.01)
     assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 401
@@ -208,15 +219,9 @@ def test_a_broken_purge_subscription_empties_this_process_copy(client, app, alic
 
     import redis
 
-    from app.common.auth import _principal_key
     from app.common.principal_cache import local_principals
 
-    key = _principal_key("user", alice["id"])
-    deadline = clock.monotonic() + 5
-    while local_principals.get(key) is None:
-        assert clock.monotonic() < deadline, "the principal was never held locally"
-        client.get("/api/v1/me", headers=alice["headers"])
-        clock.sleep(0.05)
+    key = hold_locally(client, alice)
     generation = local_principals.generation()
     redis.Redis.from_url(app.config["REDIS_URL"]).client_kill_filter(_type="pubsub")
     deadline = clock.monotonic() + 3
@@ -224,12 +229,7 @@ def test_a_broken_purge_subscription_empties_this_process_copy(client, app, alic
         assert clock.monotonic() < deadline, "the broken subscription went unnoticed"
         clock.sleep(0.01)
     assert local_principals.get(key) is None
-    # it subscribes again, and from then on holds principals again
-    deadline = clock.monotonic() + 5
-    while local_principals.get(key) is None:
-        assert clock.monotonic() < deadline, "the listener never came back"
-        assert client.get("/api/v1/me", headers=alice["headers"]).status_code == 200
-        clock.sleep(0.05)
+    hold_locally(client, alice)  # subscribed again, it holds principals again
 
 
 def test_the_per_process_copy_is_bounded():
