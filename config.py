@@ -9,12 +9,15 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+# development defaults; production refuses to start with either (see ProductionConfig)
+DEV_SECRET_KEY = "dev-secret-key-change-me-0123456789abcdef"
+DEV_PII_KEY = "dev-pii-key-not-for-production-0123456789"
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
 
 
 class BaseConfig:
     ENV_NAME = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-key-change-me-0123456789abcdef")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     JSON_AS_ASCII = False
     SQLALCHEMY_DATABASE_URI = None
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -28,7 +31,11 @@ class BaseConfig:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    # Swagger UI's assets come from the swagger-ui-bundle package, served by the app itself
+    # (app/common/openapi.py): the docs page works offline, never from a CDN
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None, "persistAuthorization": True,
+                                 "displayRequestDuration": True}
     PAGE_SIZE_DEFAULT = 20
     PAGE_SIZE_MAX = 100
 
@@ -36,18 +43,30 @@ class BaseConfig:
     JWT_ALGORITHM = "HS256"
     JWT_TTL_SECONDS = 7 * 24 * 3600
     LOGIN_RATE_LIMIT = "20 per minute"
-    AUTH_LOCAL_CACHE_SECONDS = 30.0  # per-process copy of principals (purged over pub/sub)
+    # staff password login, per account whatever the source address: this many consecutive
+    # failures lock it for LOCK_SECONDS, doubling with each further failure up to MAX
+    STAFF_LOGIN_MAX_FAILURES = 5
+    STAFF_LOGIN_LOCK_SECONDS = 60
+    STAFF_LOGIN_LOCK_MAX_SECONDS = 3600
+    # X-Forwarded-For / -Proto are believed only from this many proxies in front of the app
+    # (werkzeug ProxyFix); 0 = ignore them, the peer address is the client
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
+    # how long a process keeps a principal (token version, ban, role) it read; purges over
+    # pub/sub drop it sooner. At most 1.5: a ban, logout or role change, even one made in SQL,
+    # must take effect everywhere within 2 s (app/common/principal_cache.py)
+    AUTH_LOCAL_CACHE_SECONDS = 1.0
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True  # a Redis outage must not lock everyone out
 
     # Personal data: 32+ byte secret, base64 or plain text; encryption and blind-index keys
     # are derived from it (HKDF), so one secret is all operations has to keep safe.
-    PII_KEY = os.environ.get("PII_KEY", "dev-pii-key-not-for-production-0123456789")
+    PII_KEY = os.environ.get("PII_KEY", DEV_PII_KEY)
 
     # Files
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024
     MAX_CONTENT_LENGTH = UPLOAD_MAX_BYTES + 64 * 1024  # multipart overhead
     UPLOAD_DIR = None  # default instance/uploads
+    UPLOAD_RATE_LIMIT = "30 per minute"  # per user or staff account (Flask-Limiter syntax)
 
     # Patients
     PATIENTS_PER_ACCOUNT_MAX = 8
@@ -82,6 +101,11 @@ class BaseConfig:
     PAYMENT_TTL_SECONDS = 900
     PAY_NOTIFY_MAX_SKEW_SECONDS = 300
     PAY_RECONCILE_AFTER_SECONDS = 180  # ask WeChat about a payment quiet this long
+    # A refund WeChat refuses (e.g. NOT_ENOUGH) is sent again with the same out_refund_no after
+    # BASE, 2×BASE, 4×BASE … (at most MAX_DELAY) until WINDOW has passed, then `failed` for staff
+    REFUND_RETRY_BASE_SECONDS = 60
+    REFUND_RETRY_MAX_DELAY_SECONDS = 4 * 3600
+    REFUND_RETRY_WINDOW_SECONDS = 24 * 3600
 
     # Registration (挂号)
     REGISTRATION_DAILY_LIMIT = 3      # active bookings per patient per visit day
@@ -90,7 +114,12 @@ class BaseConfig:
     NO_SHOW_BLOCK_DAYS = 30           # ... block new bookings this long after the last one
     BOOKING_GATE_ENABLED = os.environ.get("BOOKING_GATE_ENABLED", "1") != "0"  # Redis gate
     BOOKING_GATE_REDIS_URL = None     # defaults to REDIS_URL
-    BOOKING_GATE_LOCAL_SECONDS = 1.0  # a worker remembers "sold out" this long
+    # The gate heals itself: a sold-out answer while the database has a seat stands at most
+    # about INFLIGHT + RECHECK + LOCAL seconds (see app/booking/slots.py).
+    BOOKING_GATE_LOCAL_SECONDS = 0.5    # a worker remembers "sold out" this long (<= RECHECK)
+    BOOKING_GATE_RECHECK_SECONDS = 1.0  # while sold out, one request per schedule this often
+                                        # re-reads the database and reopens the gate
+    BOOKING_GATE_INFLIGHT_SECONDS = 1.5  # a gate token not committed this long counts as lost
 
     # Background jobs
     RQ_QUEUES = ["default"]
@@ -156,11 +185,22 @@ class ProductionConfig(BaseConfig):
         pems = {name: _setting_or_file(environ, name) for name in cls.FILE_SETTINGS}
         if len(environ["WECHATPAY_APIV3_KEY"]) != 32:
             raise RuntimeError("WECHATPAY_APIV3_KEY must be exactly 32 characters")
+        # the token signing key: anyone who knows it can mint staff tokens
+        if environ["SECRET_KEY"] == DEV_SECRET_KEY or len(environ["SECRET_KEY"]) < 32:
+            raise RuntimeError("SECRET_KEY must be a random secret of at least 32 characters, "
+                               "not the development default")
+        if environ["PII_KEY"] == DEV_PII_KEY or len(environ["PII_KEY"]) < 32:
+            raise RuntimeError("PII_KEY must be a random secret of at least 32 characters, "
+                               "not the development default")
+        hops = environ.get("TRUSTED_PROXY_HOPS", "0")
+        if not (hops.isascii() and hops.isdigit()):
+            raise RuntimeError("TRUSTED_PROXY_HOPS must be a whole number (0 = no proxy)")
         overrides = {
             "SECRET_KEY": environ["SECRET_KEY"],
             "SQLALCHEMY_DATABASE_URI": environ["DATABASE_URL"],
             "REDIS_URL": environ["REDIS_URL"],
             "PII_KEY": environ["PII_KEY"],
+            "TRUSTED_PROXY_HOPS": int(hops),
             "WECHAT_APP_ID": environ["WECHAT_APP_ID"],
             "WECHAT_APP_SECRET": environ["WECHAT_APP_SECRET"],
             "WECHATPAY_MCHID": environ["WECHATPAY_MCHID"],

@@ -8,11 +8,17 @@ from config import resolve_config
 
 
 class BoundedIntConverter(IntegerConverter):
-    """<int:id> that no database rejects: ids beyond 64 bits simply do not match (404)."""
+    """<int:id> that no database rejects: an id beyond 64 bits becomes 0, which names no row,
+    so the view answers its own 404. (Refusing the match instead made werkzeug answer 405 on a
+    path that has other methods, e.g. DELETE /patients/<huge> next to GET and PATCH.)"""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
         super().__init__(map, fixed_digits, 0 if min is None else min,
                          2**63 - 1 if max is None else max, signed)
+
+    def to_python(self, value):
+        number = int(value)
+        return number if self.min <= number <= self.max else 0
 
 
 def create_app(config_name=None, overrides=None):
@@ -21,6 +27,12 @@ def create_app(config_name=None, overrides=None):
     if overrides:
         app.config.update(overrides)
     app.json.ensure_ascii = False
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        # only then is X-Forwarded-For the client (rate limits, logs); from anyone else it
+        # would let a caller pick the address its limits are counted under
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_map.converters["int"] = BoundedIntConverter
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if not app.config.get("UPLOAD_DIR"):
@@ -49,8 +61,9 @@ def create_app(config_name=None, overrides=None):
     limiter.init_app(app)
     jobs.install(db)
     from app.common.auth import install_principal_cache
-    install_principal_cache()
-    api.init_app(app)
+    install_principal_cache(app)
+    from app.common.openapi import init_openapi
+    init_openapi(app, api)  # api.init_app + the API contract's pieces
 
     _register_blueprints(app, api)
     if app.config.get("WECHAT_SIMULATOR"):

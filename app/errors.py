@@ -29,6 +29,11 @@ class ValidationFailed(AppError):
     code = "validation_error"
     message = "请求参数有误"
 
+    @classmethod
+    def for_field(cls, field: str, message: str, code: str = "validation_error"):
+        """One field refused: the message also under details[field], where a form shows it."""
+        return cls(message, code=code, details={field: [message]})
+
 
 class Unauthorized(AppError):
     status = 401
@@ -111,7 +116,9 @@ def handle_app_error(error: AppError):
         # the access log line carries the code; a second line per refusal would double the
         # logging cost of a sold-out flood
         log.debug("rejected %s: %s", error.code, error.message)
-    return error_response(error.status, error.code, error.message, error.details)
+    response, status = error_response(error.status, error.code, error.message, error.details)
+    response.headers.update(getattr(error, "headers", None) or {})  # e.g. Retry-After
+    return response, status
 
 
 def handle_http_exception(error: HTTPException):
@@ -127,7 +134,12 @@ def handle_http_exception(error: HTTPException):
         log.error("http error %s", status)
         return error_response(status, "internal_error", "服务器开小差了,请稍后再试")
     code, message = HTTP_ERRORS.get(status, ("http_error", "请求无法处理"))
-    return error_response(status, code, message)
+    response, status = error_response(status, code, message)
+    # werkzeug's headers belong to the answer too (RFC 9110: a 405 names the allowed methods)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 def handle_unexpected(error: Exception):

@@ -2,21 +2,32 @@
 
 Starts the product under gunicorn on MariaDB + Redis and, for the Redis-gate path and then the
 database-only path (BOOKING_GATE_ENABLED=0):
-  1. hot release: --racers concurrent clients book one schedule with --slots slots;
-  2. sold-out flood: --clients concurrent clients keep booking it for --seconds;
-  3. a no-op JSON endpoint (GET /ping) of the same server under the same load.
-It prints successes, oversell, database row writes made during the flood, requests/s and
-p50/p99 of both endpoints and their ratio, and the gate's gain over the database-only path.
+  1. hot release: --racers concurrent clients (one request each) book one schedule with
+     --slots slots;
+  2. sold-out flood: --clients concurrent clients keep booking it for --seconds, as --users
+     distinct users (at least 10,000), each sending at most 3 requests: the users are sent in
+     order, all of them once before anyone a second time, so most requests come from a user
+     the server has not seen yet (no warm per-user caches). Every answer must be 409
+     `slot_sold_out`;
+  3. a no-op JSON endpoint (GET /ping) of the same server under the same load, alternated
+     with the flood in short rounds so drift on the machine hits both alike.
+Then the two-instance run: two gunicorn servers on two ports (one MariaDB, one Redis), the
+racers split between them and released together: 0 oversell.
+
+It prints successes, oversell, database writes made during the flood (a CHECKSUM TABLE of every
+table of the bench database before and after each flood round; the server-wide handler
+write counters are shown too but include temporary tables and anything else the server runs), requests/s and p50/p99 of
+both endpoints and their ratio, the gate's gain over the database-only path, and PASS/MISS per
+target. Exit status 1 unless every target passes.
 
     .venv/bin/python bench/hot_slot.py [--racers 500 --slots 100 --clients 16 --seconds 8]
-                                       [--workers 4 --threads 4]
+                                       [--users 10000 --workers 4 --threads 4]
 
-In the flood every connection cycles through many users, so one user's retries reach several
-workers, as they do behind a pooled proxy. gunicorn runs 4 workers x 4 threads, what we deploy
-on two cores: with 8 processes the context switching alone cost a fifth of the throughput.
-
-Needs MariaDB at 127.0.0.1:3306 (root, no password; creates and drops `bench_hot`) and Redis at
-127.0.0.1:6379 (db 13, flushed). The load comes from separate processes (no shared GIL).
+Users, patients and tokens are made in bulk (multi-row INSERTs, tokens minted with the app's
+issue_token), not through logins. gunicorn runs 4 workers x 4 threads, what we deploy on two
+cores. Needs MariaDB at 127.0.0.1:3306 (root, no password; creates and drops `bench_hot`) and
+Redis at 127.0.0.1:6379 (db 13, flushed). The load comes from separate processes (no shared
+GIL). On a shared or busy machine the throughput figures are noise; run it on a quiet one.
 """
 import argparse
 import http.client
@@ -39,6 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port, percentile  # noqa: E402
 DB_NAME = "bench_hot"
+REDIS_URL = "redis://127.0.0.1:6379/13"
+MAX_REQUESTS_PER_USER = 3
+MIN_USERS = 10000
+SOLD_OUT = b'"slot_sold_out"'
 
 
 # ----------------------------------------------------------------------------- load clients
@@ -51,93 +66,104 @@ def _request(conn, method, path, body, headers):
     return response.status, (time.perf_counter() - started) * 1000, payload
 
 
-def _flood_worker(port, method, path, bodies_and_headers, threads, seconds, out):
-    """One load process: `threads` keep-alive clients for `seconds`."""
-    results = []
+def _flood_worker(port, method, path, items, threads, seconds, expect_sold_out, out):
+    """One load process: `threads` keep-alive clients for `seconds`, each through its own
+    share of `items` ((body, headers, user index)) once, stopping early when it runs out."""
+    results, sent, bad = [], [], []
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
 
     def client(offset):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        index, mine = offset, []
-        while time.perf_counter() < deadline:
-            body, headers = bodies_and_headers[index % len(bodies_and_headers)]
-            index += threads
+        mine, users, wrong = [], [], []
+        for body, headers, user in items[offset::threads]:
+            if time.perf_counter() >= deadline:
+                break
             try:
-                status, elapsed, _ = _request(conn, method, path, body, headers)
-            except (OSError, http.client.HTTPException):
+                status, elapsed, payload = _request(conn, method, path, body, headers)
+            except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                status, elapsed = 0, 0.0
-            mine.append((status, elapsed))
+                status, elapsed, payload = 0, 0.0, repr(exc).encode()
+            ok = status == 409 and SOLD_OUT in payload if expect_sold_out else status == 200
+            mine.append((status, elapsed, ok))
+            if user is not None:
+                users.append(user)
+            if not ok and len(wrong) < 3:
+                wrong.append((status, payload[:200].decode(errors="replace")))
         with lock:
             results.extend(mine)
+            sent.extend(users)
+            bad.extend(wrong)
 
+    started = time.perf_counter()
     workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    out.put(results)
+    out.put((results, sent, bad[:5], time.perf_counter() - started))
 
 
-def flood(port, method, path, requests_list, clients, seconds, processes=4):
+def flood(port, method, path, items, clients, seconds, expect_sold_out, processes=4):
+    """`items` are sent at most once each (spread over every client); the flood ends at
+    `seconds` or when they run out. Throughput is over the time the clients really ran."""
     queue = multiprocessing.Queue()
     per_process = max(clients // processes, 1)
-    requests_list = requests_list * processes if len(requests_list) < processes else requests_list
-    chunks = [requests_list[i::processes] for i in range(processes)]
+    chunks = [items[i::processes] for i in range(processes)]
     procs = [multiprocessing.Process(target=_flood_worker, args=(
-        port, method, path, chunks[i], per_process, seconds, queue)) for i in range(processes)]
-    started = time.perf_counter()
+        port, method, path, chunks[i], per_process, seconds, expect_sold_out, queue))
+        for i in range(processes)]
     for proc in procs:
         proc.start()
-    results = []
+    results, sent, bad, elapsed = [], [], [], []
     for _ in procs:
-        results.extend(queue.get())
+        part, users, wrong, took = queue.get()
+        results.extend(part)
+        sent.extend(users)
+        bad.extend(wrong)
+        elapsed.append(took)
     for proc in procs:
         proc.join()
-    wall = time.perf_counter() - started
-    latencies = [elapsed for status, elapsed in results if status]
+    return summarize([{"results": results, "sent": sent, "bad": bad,
+                       "elapsed": max(elapsed)}])
+
+
+def summarize(parts):
+    results = [r for part in parts for r in part["results"]]
+    elapsed = sum(part["elapsed"] for part in parts)
+    latencies = [e for status, e, _ in results if status] or [0.0]
     statuses = {}
-    for status, _ in results:
+    for status, _, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
-    return {"requests": len(results), "rps": len(results) / seconds,
+    return {"requests": len(results), "rps": len(results) / elapsed if elapsed else 0.0,
             "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
-            "statuses": statuses, "wall": wall, "latencies": latencies}
+            "statuses": statuses, "wrong": sum(1 for _, _, ok in results if not ok),
+            "bad": [b for part in parts for b in part["bad"]][:5],
+            "sent": [u for part in parts for u in part["sent"]], "elapsed": elapsed,
+            "results": results}
 
 
-def combine(parts, seconds):
-    latencies = [lat for part in parts for lat in part["latencies"]]
-    statuses = {}
-    for part in parts:
-        for status, count in part["statuses"].items():
-            statuses[status] = statuses.get(status, 0) + count
-    requests_made = sum(part["requests"] for part in parts)
-    return {"requests": requests_made, "rps": requests_made / seconds,
-            "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
-            "statuses": statuses}
-
-
-def hot_release(port, racers_requests):
-    """Every racer at once, one request each (threads released together)."""
-    barrier = threading.Barrier(len(racers_requests))
+def hot_release(targets):
+    """Every racer at once, one request each (threads released together). `targets` are
+    (port, body, headers); with two ports the racers alternate between two servers."""
+    barrier = threading.Barrier(len(targets))
     results = []
     lock = threading.Lock()
 
-    def race(body_headers):
-        body, headers = body_headers
+    def race(port, body, headers):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         barrier.wait()
         try:
             status, elapsed, payload = _request(conn, "POST", "/api/v1/registrations", body,
                                                 headers)
             code = json.loads(payload)["error"]["code"] if status >= 400 else None
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             status, elapsed, code = 0, 0.0, type(exc).__name__
         with lock:
             results.append((status, elapsed, code))
 
-    threads = [threading.Thread(target=race, args=(item,)) for item in racers_requests]
+    threads = [threading.Thread(target=race, args=target) for target in targets]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -147,14 +173,10 @@ def hot_release(port, racers_requests):
 
 # --------------------------------------------------------------------------------- fixtures
 
-def build_fixtures(app, racers, slots, label):
-    from app.common.auth import issue_token
-    from app.common.identity import parse_resident_id
-    from app.common.time import local_today
+def catalogue(app):
+    """The bench hospital, department and doctor (made once)."""
     from app.extensions import db
-    from app.hospitals.models import Department, Doctor, Hospital, Schedule
-    from app.patients.models import Patient
-    from app.users.models import User
+    from app.hospitals.models import Department, Doctor, Hospital
 
     with app.app_context():
         hospital = db.session.query(Hospital).filter_by(code="BENCH").one_or_none()
@@ -170,58 +192,120 @@ def build_fixtures(app, racers, slots, label):
             department = Department(hospital_id=hospital.id, code="NK", name="内科")
             db.session.add(department)
             db.session.flush()
-            doctor = Doctor(hospital_id=hospital.id, department_id=department.id, name="张医生",
-                            title="主任医师")
-            db.session.add(doctor)
-            db.session.flush()
-        department = db.session.query(Department).filter_by(hospital_id=hospital.id).first()
-        doctor = db.session.query(Doctor).filter_by(hospital_id=hospital.id).first()
-        period = {"gate": "morning", "database-only": "afternoon"}.get(label, "evening")
-        doctor = doctor if not label.endswith("-warm") else _warm_doctor(hospital, department)
-        schedule = Schedule(hospital_id=hospital.id, department_id=department.id,
-                            doctor_id=doctor.id, work_date=local_today() + timedelta(days=3),
-                            period=period, start_time=clock(8), end_time=clock(12), total=slots,
-                            available=slots, numbers_issued=0, fee_fen=1000, status="open")
-        db.session.add(schedule)
+            db.session.add(Doctor(hospital_id=hospital.id, department_id=department.id,
+                                  name="张医生", title="主任医师"))
+            db.session.commit()
+        ids = (hospital.id, db.session.query(Department.id).filter_by(
+            hospital_id=hospital.id).scalar())
+        db.session.remove()
+    return ids
+
+
+def make_schedule(app, slots, days_ahead):
+    """A schedule of its own doctor (so every run has its own, with no per-day cap shared)."""
+    from app.common.time import local_today
+    from app.extensions import db
+    from app.hospitals.models import Doctor, Schedule
+
+    hospital_id, department_id = catalogue(app)
+    with app.app_context():
+        doctor = Doctor(hospital_id=hospital_id, department_id=department_id, name="李医生",
+                        title="医师")
+        db.session.add(doctor)
         db.session.flush()
-        people = []
-        for index in range(racers):
-            user = User(openid=f"bench-{label}-{index}", status="active", token_version=1,
-                        real_name_status="verified")
-            db.session.add(user)
-            db.session.flush()
-            patient = Patient(user_id=user.id, alive=True, name="测试", is_insured=False)
-            patient.set_id("resident_id", "110101199003078515")
-            patient.birthday, patient.gender = parse_resident_id("110101199003078515")
-            patient.phone = "13800000000"
-            db.session.add(patient)
-            db.session.flush()
-            headers = {"Authorization": "Bearer " + issue_token("user", user.id, 1),
-                       "Content-Type": "application/json"}
-            # bytes, so http.client sends headers and body in one segment (no Nagle stall)
-            body = json.dumps({"schedule_id": schedule.id, "patient_id": patient.id}).encode()
-            people.append((body, headers))
+        schedule = Schedule(hospital_id=hospital_id, department_id=department_id,
+                            doctor_id=doctor.id, work_date=local_today() + timedelta(
+                                days=days_ahead), period="morning", start_time=clock(8),
+                            end_time=clock(12), total=slots, available=slots,
+                            numbers_issued=0, fee_fen=1000, status="open")
+        db.session.add(schedule)
         db.session.commit()
         schedule_id = schedule.id
         db.session.remove()
-    return schedule_id, people
+    return schedule_id
 
 
-def _warm_doctor(hospital, department):
+def bulk_people(app, count, label):
+    """`count` verified users with one patient each and a token each, in bulk: multi-row
+    INSERTs through SQLAlchemy Core (the column types still encrypt the personal data) and
+    tokens minted with the app's own issue_token. Returns [(user_id, patient_id, headers)]."""
+    from sqlalchemy import insert, select
+
+    from app.common.auth import issue_token
+    from app.common.identity import parse_resident_id
     from app.extensions import db
-    from app.hospitals.models import Doctor
+    from app.patients.models import Patient
+    from app.users.models import User
 
-    doctor = Doctor(hospital_id=hospital.id, department_id=department.id, name="预热医生",
-                    title="医师")
-    db.session.add(doctor)
-    db.session.flush()
-    return doctor
+    id_number = "110101199003078515"
+    with app.app_context():
+        openids = [f"bench-{label}-{index}" for index in range(count)]
+        db.session.execute(insert(User.__table__), [
+            {"openid": openid, "status": "active", "token_version": 1,
+             "real_name_status": "verified"} for openid in openids])
+        users = dict(db.session.execute(select(User.openid, User.id).where(
+            User.openid.like(f"bench-{label}-%"))).all())
+        # one patient through the ORM (its setters fill every derived column) as the template
+        template = Patient(user_id=users[openids[0]], alive=True, name="测试",
+                           is_insured=False)
+        template.set_id("resident_id", id_number)
+        template.birthday, template.gender = parse_resident_id(id_number)
+        template.phone = "13800000000"
+        db.session.add(template)
+        db.session.flush()
+        table = Patient.__table__
+        row = dict(db.session.execute(select(table).where(table.c.id == template.id))
+                   .mappings().one())
+        row.pop("id")
+        db.session.execute(insert(table), [{**row, "user_id": users[openid]}
+                                           for openid in openids[1:]])
+        patients = dict(db.session.execute(select(Patient.user_id, Patient.id).where(
+            Patient.user_id.in_(list(users.values())))).all())
+        db.session.commit()
+        people = [(users[openid], patients[users[openid]], {
+            "Authorization": "Bearer " + issue_token("user", users[openid], 1),
+            "Content-Type": "application/json"}) for openid in openids]
+        db.session.remove()
+    return people
 
 
-def db_writes(cursor):
+def booking_items(schedule_id, people):
+    # bytes, so http.client sends headers and body in one segment (no Nagle stall)
+    return [(json.dumps({"schedule_id": schedule_id, "patient_id": patient_id}).encode(),
+             headers, index) for index, (_, patient_id, headers) in enumerate(people)]
+
+
+def flood_plan(items, rounds):
+    """Every user once, then every user a second and a third time; cut into `rounds` slices
+    of consecutive requests (each round takes what it can of its slice)."""
+    sequence = items * MAX_REQUESTS_PER_USER
+    size = len(sequence) // rounds
+    return [sequence[i * size:(i + 1) * size] for i in range(rounds)]
+
+
+# ---------------------------------------------------------------------- database and server
+
+def db_checksums(cursor):
+    cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                   (DB_NAME,))
+    tables = [name for (name,) in cursor.fetchall()]
+    cursor.execute("CHECKSUM TABLE " + ", ".join(f"`{DB_NAME}`.`{name}`" for name in tables))
+    return dict(cursor.fetchall())
+
+
+def changed_tables(before, after):
+    return sorted(name for name in after if before.get(name) != after[name])
+
+
+def global_row_writes(cursor):
+    """Server-wide row writes. (MariaDB 10.11 has no Innodb_rows_* counters any more, so the
+    bench's old measure always read 0; the Handler_* counters also count internal temporary
+    tables and every other database on the server.)"""
     cursor.execute("SHOW GLOBAL STATUS WHERE Variable_name IN "
-                   "('Innodb_rows_inserted','Innodb_rows_updated','Innodb_rows_deleted')")
-    return sum(int(value) for _, value in cursor.fetchall())
+                   "('Handler_write','Handler_update','Handler_delete')")
+    values = [int(value) for _, value in cursor.fetchall()]
+    assert len(values) == 3, "this server has no Handler_write/update/delete counters"
+    return sum(values)
 
 
 def start_server(env, port, workers, threads, log_path):
@@ -229,7 +313,7 @@ def start_server(env, port, workers, threads, log_path):
         [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread", "--threads",
          str(threads), "--backlog", "2048", "-b", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -242,52 +326,94 @@ def start_server(env, port, workers, threads, log_path):
     raise SystemExit(f"gunicorn did not start; see {log_path}")
 
 
-def run_mode(label, gate_enabled, args, base_env, app, cursor, instance):
+def stop_server(server):
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def schedule_state(app, schedule_id):
     from app.booking.models import Registration
     from app.extensions import db
     from app.hospitals.models import Schedule
 
-    schedule_id, people = build_fixtures(app, args.racers, args.slots, label)
-    warm_schedule, warm_people = build_fixtures(app, 64, 0, label + "-warm")
-    warm_up = warm_people
+    with app.app_context():
+        booked = db.session.query(Registration).filter_by(schedule_id=schedule_id).count()
+        available = db.session.get(Schedule, schedule_id).available
+        db.session.remove()
+    return booked, available
+
+
+def hot_outcome(hot, slots, booked, available):
+    return {"successes": sum(1 for status, _, _ in hot if status == 201), "booked": booked,
+            "oversell": max(booked - slots, 0) + max(-available, 0),
+            "hot_codes": sorted({code for _, _, code in hot if code}),
+            "hot_p50": statistics.median([e for s, e, _ in hot if s] or [0.0]),
+            "hot_p99": percentile([e for s, e, _ in hot if s] or [0.0], 0.99)}
+
+
+def run_mode(label, gate_enabled, args, base_env, app, cursor, instance, days_ahead):
+    schedule_id = make_schedule(app, args.slots, days_ahead)
+    racers = bulk_people(app, args.racers, label + "-racer")
+    made = time.monotonic()
+    crowd = bulk_people(app, args.users, label + "-flood")
+    made = time.monotonic() - made
+    warm_schedule = make_schedule(app, 0, days_ahead)
+    warm_up = booking_items(warm_schedule, bulk_people(app, 64, label + "-warm"))
     port = free_port()
     env = {**base_env, "PORT": str(port), "BOOKING_GATE_ENABLED": "1" if gate_enabled else "0"}
     server = start_server(env, port, args.workers, args.threads, Path(instance) / "gunicorn.log")
+    rounds = 4
     try:
         # warm every worker's pools on the booking path, against a schedule with no slots
-        flood(port, "POST", "/api/v1/registrations", warm_up, args.clients, 0.5)
-        flood(port, "GET", "/ping", [(None, {})], args.clients, 1.0)  # warm up
-        hot = hot_release(port, people)
-        with app.app_context():
-            booked = db.session.query(Registration).filter_by(schedule_id=schedule_id).count()
-            available = db.session.get(Schedule, schedule_id).available
-            db.session.remove()
-        # alternate the two loads in short rounds so drift on the machine hits both alike
-        rounds = 4
-        floods, noops, writes = [], [], 0
-        for _ in range(rounds):
-            before = db_writes(cursor)
-            floods.append(flood(port, "POST", "/api/v1/registrations", people, args.clients,
-                                args.seconds / rounds))
-            writes += db_writes(cursor) - before
-            noops.append(flood(port, "GET", "/ping", [(None, {})], args.clients,
-                               args.seconds / rounds))
-        sold_out, noop = combine(floods, args.seconds), combine(noops, args.seconds)
-        with app.app_context():
-            booked_after = db.session.query(Registration).filter_by(
-                schedule_id=schedule_id).count()
-            db.session.remove()
+        flood(port, "POST", "/api/v1/registrations", warm_up * 3, args.clients, 0.5, True)
+        flood(port, "GET", "/ping", [(None, {}, None)] * 10 ** 6, args.clients, 1.0, False)
+        hot = hot_release([(port, body, headers)
+                           for body, headers, _ in booking_items(schedule_id, racers)])
+        booked, available = schedule_state(app, schedule_id)
+        plan = flood_plan(booking_items(schedule_id, crowd), rounds)
+        floods, noops, changed, global_writes = [], [], set(), 0
+        for part in plan:
+            before, global_before = db_checksums(cursor), global_row_writes(cursor)
+            floods.append(flood(port, "POST", "/api/v1/registrations", part, args.clients,
+                                args.seconds / rounds, True))
+            global_writes += global_row_writes(cursor) - global_before
+            changed |= set(changed_tables(before, db_checksums(cursor)))
+            noops.append(flood(port, "GET", "/ping", [(None, {}, None)] * 10 ** 6,
+                               args.clients, args.seconds / rounds, False))
+        booked_after, _ = schedule_state(app, schedule_id)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-    successes = sum(1 for status, _, _ in hot if status == 201)
-    return {"label": label, "successes": successes, "booked": booked,
-            "oversell": max(booked_after - args.slots, 0) + max(-available, 0),
-            "hot_codes": sorted({code for _, _, code in hot if code}),
-            "hot_p50": statistics.median(e for s, e, _ in hot if s),
-            "hot_p99": percentile([e for s, e, _ in hot if s], 0.99),
-            "flood": sold_out, "noop": noop, "writes": writes,
-            "flood_late_bookings": booked_after - booked}
+        stop_server(server)
+    sold_out, noop = summarize(floods), summarize(noops)
+    per_user = {}
+    for user in sold_out["sent"]:
+        per_user[user] = per_user.get(user, 0) + 1
+    return {"label": label, **hot_outcome(hot, args.slots, booked, available),
+            "flood": sold_out, "noop": noop, "changed_tables": sorted(changed),
+            "global_writes": global_writes, "flood_late_bookings": booked_after - booked,
+            "distinct_users": len(per_user), "max_per_user": max(per_user.values() or [0]),
+            "fixture_seconds": made}
+
+
+def run_two_instances(args, base_env, app, instance, days_ahead):
+    schedule_id = make_schedule(app, args.slots, days_ahead)
+    racers = bulk_people(app, args.racers, "two-racer")
+    ports = [free_port(), free_port()]
+    workers = max(args.workers // 2, 1)
+    servers = []
+    try:
+        for index, port in enumerate(ports):
+            servers.append(start_server({**base_env, "PORT": str(port),
+                                         "BOOKING_GATE_ENABLED": "1"}, port, workers,
+                                        args.threads, Path(instance) / f"gunicorn-{index}.log"))
+        items = booking_items(schedule_id, racers)
+        hot = hot_release([(ports[index % 2], body, headers)
+                           for index, (body, headers, _) in enumerate(items)])
+    finally:
+        for server in servers:
+            stop_server(server)
+    booked, available = schedule_state(app, schedule_id)
+    return {"label": "two instances", "workers": workers, **hot_outcome(
+        hot, args.slots, booked, available)}
 
 
 def main():
@@ -296,9 +422,13 @@ def main():
     parser.add_argument("--slots", type=int, default=100)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--users", type=int, default=MIN_USERS,
+                        help="distinct users of the sold-out flood (at least 10,000)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
+    if args.users < MIN_USERS:
+        parser.error(f"--users must be at least {MIN_USERS}")
 
     instance = tempfile.mkdtemp(prefix="bench-hot-")
     connection = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
@@ -310,7 +440,7 @@ def main():
     sim_port = free_port()
     base_env = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": instance,
                 "DATABASE_URL": f"mysql+pymysql://root@127.0.0.1/{DB_NAME}",
-                "REDIS_URL": "redis://127.0.0.1:6379/13",
+                "REDIS_URL": REDIS_URL,
                 "WECHAT_API_BASE": f"http://127.0.0.1:{sim_port}/_sim/wechat"}
     os.environ.update(base_env)
     from flask_migrate import upgrade
@@ -325,36 +455,59 @@ def main():
     simulator = start_server({**base_env, "PORT": str(sim_port)}, sim_port, 2, 8,
                              Path(instance) / "simulator.log")
     try:
-        runs = [run_mode("gate", True, args, base_env, app, cursor, instance),
-                run_mode("database-only", False, args, base_env, app, cursor, instance)]
+        started = time.monotonic()
+        runs = [run_mode("gate", True, args, base_env, app, cursor, instance, 3),
+                run_mode("database-only", False, args, base_env, app, cursor, instance, 4)]
+        two = run_two_instances(args, base_env, app, instance, 5)
     finally:
-        simulator.terminate()
-        simulator.wait(timeout=20)
+        stop_server(simulator)
         cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
     print(f"Hot-slot booking: gunicorn {args.workers}x{args.threads} gthread on MariaDB + Redis, "
-          f"{os.cpu_count()} cores (load generator on the same machine)")
+          f"{os.cpu_count()} cores (load generator on the same machine); "
+          f"{time.monotonic() - started:.0f} s")
     for run in runs:
         flood_, noop = run["flood"], run["noop"]
-        print(f"\n[{run['label']}]")
+        print(f"\n[{run['label']}]  ({args.users} flood users with patients and tokens made "
+              f"in {run['fixture_seconds']:.1f} s)")
         print(f"  hot release          {args.racers} clients for {args.slots} slots: "
               f"successes {run['successes']}, oversell {run['oversell']}, "
               f"refusals {run['hot_codes']}, p50 {run['hot_p50']:.1f} ms, "
               f"p99 {run['hot_p99']:.1f} ms")
-        print(f"  sold-out flood       {args.clients} clients, {flood_['requests']} requests: "
-              f"{flood_['rps']:.0f} req/s, p50 {flood_['p50']:.2f} ms, p99 {flood_['p99']:.2f} ms, "
-              f"answers {flood_['statuses']}")
-        print(f"  DB row writes during the flood: {run['writes']}; bookings made by it: "
-              f"{run['flood_late_bookings']}")
+        print(f"  sold-out flood       {args.clients} clients, {flood_['requests']} requests "
+              f"from {run['distinct_users']} distinct users (at most {run['max_per_user']} "
+              f"each): {flood_['rps']:.0f} req/s, p50 {flood_['p50']:.2f} ms, "
+              f"p99 {flood_['p99']:.2f} ms, answers {flood_['statuses']}, "
+              f"not 409 slot_sold_out: {flood_['wrong']}")
+        for status, payload in flood_["bad"]:
+            print(f"    e.g. {status}: {payload}")
+        print(f"  DB during the flood: tables changed {run['changed_tables'] or 'none'}; "
+              f"bookings made {run['flood_late_bookings']}; server-wide handler row writes "
+              f"{run['global_writes']} (temporary tables, other databases included)")
         print(f"  no-op JSON (/ping)   {args.clients} clients, {noop['requests']} requests: "
               f"{noop['rps']:.0f} req/s, p50 {noop['p50']:.2f} ms, p99 {noop['p99']:.2f} ms")
         print(f"  booking / no-op      {flood_['rps'] / noop['rps']:.2f}")
+    print(f"\n[two instances: 2 x gunicorn {two['workers']}x{args.threads}, one MariaDB, "
+          f"one Redis]")
+    print(f"  hot release          {args.racers} clients for {args.slots} slots, alternating "
+          f"between the two servers: successes {two['successes']}, oversell "
+          f"{two['oversell']}, refusals {two['hot_codes']}, p99 {two['hot_p99']:.1f} ms")
     gate, database = runs
     gain = gate["flood"]["rps"] / database["flood"]["rps"]
     print(f"\ngate vs database-only (sold-out flood req/s): {gain:.2f}x")
     targets = {
-        "0 oversell": all(r["oversell"] == 0 and r["booked"] == args.slots for r in runs),
-        "0 sold-out DB writes (gate)": gate["writes"] == 0,
+        "0 oversell (gate, database-only, two instances)": all(
+            r["oversell"] == 0 and r["booked"] == args.slots and r["successes"] == args.slots
+            and r["hot_codes"] == ["slot_sold_out"] for r in runs + [two]),
+        # a short run may not reach 10,000 requests: then every request is a new user's
+        f"flood from >= {MIN_USERS} distinct users (or all distinct), <= "
+        f"{MAX_REQUESTS_PER_USER} requests each": all(
+            r["max_per_user"] <= MAX_REQUESTS_PER_USER and (
+                r["distinct_users"] >= MIN_USERS or r["max_per_user"] == 1) for r in runs),
+        "every flood answer 409 slot_sold_out": all(
+            r["flood"]["wrong"] == 0 and r["flood"]["requests"] > 0 for r in runs),
+        "0 DB writes during the flood (gate)": not gate["changed_tables"]
+            and gate["flood_late_bookings"] == 0,
         "ratio >= 0.6 (gate)": gate["flood"]["rps"] / gate["noop"]["rps"] >= 0.6,
         "p99 <= 50 ms at 16 clients (gate)": gate["flood"]["p99"] <= 50,
         ">= 1.5x database-only": gain >= 1.5,

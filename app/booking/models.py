@@ -3,10 +3,12 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.common.crypto import EncryptedString, encrypted_length
 from app.common.models import TimestampMixin, transition
 from app.extensions import db
 
-# pending_payment → booked → (visited | no_show); pending_payment → closed (timeout or user);
+# pending_payment → booked → (visited | no_show); pending_payment → closed (pay deadline
+# passed, or 停诊 before paying); pending_payment → cancelled (the user gave up before paying);
 # booked → cancelled → refunded; booked → stopped → refunded (停诊)
 STATUS_NAMES = {
     "pending_payment": "待支付", "booked": "已预约", "visited": "已就诊", "no_show": "爽约",
@@ -33,7 +35,8 @@ class Registration(TimestampMixin, db.Model):
     visit_date: Mapped[date] = mapped_column(Date, index=True)
     period: Mapped[str] = mapped_column(String(16))
     fee_fen: Mapped[int] = mapped_column(Integer)
-    patient_name: Mapped[str] = mapped_column(String(32))
+    patient_name: Mapped[str] = mapped_column("patient_name_encrypted",  # personal data
+                                              EncryptedString(encrypted_length(32)))
     status: Mapped[str] = mapped_column(String(24), default="pending_payment", index=True)
     active: Mapped[bool | None] = mapped_column(Boolean, default=True)
     visit_number: Mapped[int | None] = mapped_column(Integer)
@@ -44,6 +47,7 @@ class Registration(TimestampMixin, db.Model):
     visited_at: Mapped[datetime | None]
     refunded_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    stop_reason: Mapped[str | None] = mapped_column(String(80))  # 停诊: why (stopped or closed)
 
     schedule = relationship("Schedule")
     hospital = relationship("Hospital")
@@ -59,12 +63,17 @@ class Registration(TimestampMixin, db.Model):
         self.active, self.closed_at = None, at
 
     def cancel(self, at: datetime):
-        transition(self, "status", {"booked"}, "cancelled")
+        transition(self, "status", {"pending_payment", "booked"}, "cancelled")
         self.active, self.cancelled_at = None, at
 
-    def stop(self, at: datetime):
+    def stop(self, at: datetime, reason: str):
         transition(self, "status", {"booked"}, "stopped")
-        self.active, self.stopped_at = None, at
+        self.active, self.stopped_at, self.stop_reason = None, at, reason[:80]
+
+    def close_for_stop(self, at: datetime, reason: str):
+        """停诊 before the order was paid: closed, with the clinic's reason."""
+        self.close(at)
+        self.stop_reason = reason[:80]
 
     def mark_refunded(self, at: datetime):
         transition(self, "status", {"cancelled", "stopped"}, "refunded")

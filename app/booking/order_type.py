@@ -1,13 +1,18 @@
-"""Registrations as a payable order type (see app/payments/protocol.py)."""
+"""Registrations as a payable order type (see app/payments/protocol.py).
+
+Payments calls `lock_order` before it locks the payment row, so every hook below finds the
+schedule and the registration locked in the house order (schedule → registration → payment;
+docs/locking.md).
+"""
 from datetime import timezone
 
 from app.booking.models import Registration
-from app.booking.services import ORDER_TYPE, RegistrationNotFound, release_slot
+from app.booking.services import (ORDER_TYPE, RegistrationNotFound, close_unpaid,
+                                  fen_to_yuan, lock_registration, order_summary)
 from app.booking.slots import issue_visit_number
 from app.common.time import utcnow
-from app.extensions import db, jobs
+from app.extensions import db
 from app.hospitals import rules
-from app.hospitals.models import PERIODS
 from app.notifications.services import notify
 from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
 
@@ -16,7 +21,10 @@ class RegistrationOrderType:
     order_type = ORDER_TYPE
 
     def payment_terms(self, actor, order_id):
-        registration = db.session.get(Registration, order_id)
+        # the order row is locked while pay parameters are issued: a cancel or the TTL close
+        # waits for this prepay's commit, or this prepay sees the order closed
+        registration = db.session.get(Registration, order_id, with_for_update=True,
+                                      populate_existing=True)
         if registration is None or registration.user_id != actor.id:
             raise RegistrationNotFound()
         if registration.status != "pending_payment":
@@ -30,30 +38,34 @@ class RegistrationOrderType:
             description=f"挂号费-{hospital.name}-{registration.department.name}"[:40],
             pay_before=pay_before)
 
+    def lock_order(self, order_id):
+        lock_registration(order_id)
+
     def on_paid(self, order_id, payment):
-        registration = db.session.get(Registration, order_id, with_for_update=True)
+        registration = db.session.get(Registration, order_id)
+        if registration.status != "pending_payment" or registration.schedule.status != "open":
+            return False  # closed, cancelled or stopped meanwhile: payments refunds it in full
         registration.mark_booked(issue_visit_number(registration.schedule_id), utcnow())
-        if registration.schedule.status == "stopped":
-            # paid while the clinic was being stopped: treat it as stopped at once
-            registration.stop(utcnow())
-            jobs.enqueue_after_commit(db.session, "app.tasks.booking.refund_registration",
-                                      registration.id, "医生停诊")
-            return
         notify(registration.user_id, "registration_booked", "预约成功",
-               f"{registration.patient_name}已预约{registration.hospital.name}"
-               f"{registration.department.name}{registration.doctor.name}医生,"
-               f"{registration.visit_date.isoformat()}{PERIODS.get(registration.period, '')}"
-               f",就诊序号 {registration.visit_number}。", "registration", registration.id)
+               f"{order_summary(registration)}已预约成功,就诊序号 {registration.visit_number}。",
+               "registration", registration.id)
+        return True
 
     def on_closed(self, order_id, payment):
-        registration = db.session.get(Registration, order_id, with_for_update=True)
+        """Unpaid at the payment's deadline (a cancel or 停诊 has already moved the order)."""
+        registration = db.session.get(Registration, order_id)
         if registration.status == "pending_payment":
-            registration.close(utcnow())
-            release_slot(registration)
+            close_unpaid(registration)
 
     def on_refunded(self, order_id, payment, refund):
-        registration = db.session.get(Registration, order_id, with_for_update=True)
-        if payment.status == "refunded" and registration.status in ("cancelled", "stopped"):
+        registration = db.session.get(Registration, order_id)
+        notify(registration.user_id, "refund_succeeded", "退款成功",
+               f"{order_summary(registration)}的挂号费 {fen_to_yuan(refund.amount_fen)} 元"
+               "已原路退回。",
+               "refund", refund.id)
+        # money that arrived after the order closed never booked it: the order stays as it was
+        if registration.paid_at is not None and payment.status == "refunded" \
+                and registration.status in ("cancelled", "stopped"):
             registration.mark_refunded(utcnow())
 
 

@@ -1,7 +1,9 @@
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from app.booking.models import STATUS_NAMES
+from app.booking.services import registration_payment
 from app.common.pagination import PageQuerySchema
+from app.common.time import to_local
 from app.common.validation import BaseSchema, LocalDateTime, Text
 from app.hospitals import rules
 from app.hospitals.models import PERIODS
@@ -15,8 +17,27 @@ class RegistrationCreateSchema(BaseSchema):
                                 validate=validate.Range(min=1, max=2**31 - 1))
 
 
+class StatusList(fields.List):
+    """Order statuses from a repeated query argument (`?status=a&status=b`), a comma list
+    (`?status=a,b`) or both; an unknown one is refused by name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(validate=validate.OneOf(list(STATUS_NAMES))), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(item, str) for item in values):
+            raise ValidationError("应为订单状态")
+        wanted = [part.strip() for item in values for part in item.split(",") if part.strip()]
+        unknown = [item for item in wanted if item not in STATUS_NAMES]
+        if unknown:
+            raise ValidationError(f"未知的订单状态: {', '.join(unknown)[:100]};"
+                                  f"可选: {', '.join(STATUS_NAMES)}")
+        return list(dict.fromkeys(wanted))  # each once, in the order asked
+
+
 class RegistrationQuerySchema(PageQuerySchema):
-    status = fields.String(validate=validate.OneOf(list(STATUS_NAMES)))
+    status = StatusList(metadata={"description": "订单状态,可重复或用逗号分隔;不传为全部"})
 
 
 class _Named(BaseSchema):
@@ -28,11 +49,54 @@ class _Doctor(_Named):
     title = fields.String()
 
 
+# a failed refund still owes its amount: staff retry it, so the user reads "being handled"
+REFUND_STATUS_NAMES = {"processing": "退款中", "succeeded": "已退款",
+                       "failed": "退款异常,客服处理中"}
+
+
+class RegistrationRefundSchema(BaseSchema):
+    id = fields.Integer()
+    amount_fen = fields.Integer()
+    status = fields.String(validate=validate.OneOf(list(REFUND_STATUS_NAMES)))
+    status_name = fields.Function(lambda r: REFUND_STATUS_NAMES.get(r.status, r.status),
+                                  metadata={"type": "string"})
+    reason = fields.String()
+    requested_at = LocalDateTime(attribute="created_at")
+    succeeded_at = LocalDateTime(allow_none=True)
+
+
+def _computed(field: fields.Field, getter) -> fields.Field:
+    """A typed field (the OpenAPI document says what it holds) whose value comes from getter."""
+    field.get_value = lambda obj, attr, accessor=None, default=None: getter(obj)
+    return field
+
+
+def _refunds(registration):
+    payment = registration_payment(registration)
+    return list(payment.refunds) if payment is not None else []
+
+
+def _refunded_fen(registration) -> int:
+    payment = registration_payment(registration)
+    return (payment.refunded_fen or 0) if payment is not None else 0
+
+
+def _pay_deadline(registration) -> str | None:
+    """When an unpaid order closes by itself: its payment's expiry (none before prepay)."""
+    if registration.status != "pending_payment":
+        return None
+    payment = registration_payment(registration)
+    if payment is None or payment.status != "created":
+        return None
+    return to_local(payment.expires_at).isoformat(timespec="seconds")
+
+
 class RegistrationSchema(BaseSchema):
     id = fields.Integer()
     order_no = fields.String()
-    status = fields.String()
-    status_name = fields.Function(lambda r: STATUS_NAMES.get(r.status, r.status))
+    status = fields.String(validate=validate.OneOf(list(STATUS_NAMES)))
+    status_name = fields.Function(lambda r: STATUS_NAMES.get(r.status, r.status),
+                                  metadata={"type": "string"})
     hospital = fields.Nested(_Named)
     department = fields.Nested(_Named)
     doctor = fields.Nested(_Doctor)
@@ -40,17 +104,34 @@ class RegistrationSchema(BaseSchema):
     patient_id = fields.Integer()
     patient_name = fields.String()
     visit_date = fields.Date()
-    period = fields.String()
-    period_name = fields.Function(lambda r: PERIODS.get(r.period, r.period))
-    start_time = fields.Function(lambda r: r.schedule.start_time.strftime("%H:%M"))
-    end_time = fields.Function(lambda r: r.schedule.end_time.strftime("%H:%M"))
+    period = fields.String(validate=validate.OneOf(list(PERIODS)))
+    period_name = fields.Function(lambda r: PERIODS.get(r.period, r.period),
+                                  metadata={"type": "string"})
+    start_time = fields.Function(lambda r: r.schedule.start_time.strftime("%H:%M"),
+                                 metadata={"type": "string", "example": "08:30"})
+    end_time = fields.Function(lambda r: r.schedule.end_time.strftime("%H:%M"),
+                               metadata={"type": "string", "example": "12:00"})
     fee_fen = fields.Integer()
-    visit_number = fields.Integer()
+    visit_number = fields.Integer(allow_none=True, metadata={"description": "支付后分配的就诊序号"})
     cancel_deadline = fields.Function(
-        lambda r: rules.cancel_deadline(r.hospital, r.visit_date).isoformat(timespec="minutes"))
+        lambda r: rules.cancel_deadline(r.hospital, r.visit_date).isoformat(timespec="minutes"),
+        metadata={"type": "string", "example": "2026-03-01T17:00+08:00",
+                  "description": "取消预约的截止时间(精确到分钟)"})
     created_at = LocalDateTime()
-    paid_at = LocalDateTime()
-    cancelled_at = LocalDateTime()
+    # what happened: a pending order's pay deadline, the reason of a 停诊, the money returned
+    pay_deadline = _computed(fields.String(allow_none=True, metadata={
+        "format": "date-time", "description": "待支付订单的支付截止时间,过时自动关闭"}),
+        _pay_deadline)
+    stop_reason = fields.String(allow_none=True, metadata={"description": "停诊原因"})
+    refunded_fen = _computed(fields.Integer(metadata={"description": "已退回的金额(分)"}),
+                             _refunded_fen)
+    refunds = _computed(fields.List(fields.Nested(RegistrationRefundSchema)), _refunds)
+    paid_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    cancelled_at = LocalDateTime(allow_none=True)
+    stopped_at = LocalDateTime(allow_none=True)
+    refunded_at = LocalDateTime(allow_none=True)
+    visited_at = LocalDateTime(allow_none=True)
 
 
 class BookingResultSchema(BaseSchema):

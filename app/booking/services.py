@@ -12,9 +12,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.booking.models import ACTIVE_STATUSES, Registration
 from app.booking.slots import gate, give_back_in_database, take_in_database
+from app.common.deadlock import retry_deadlock
+from app.common.masking import mask_name
 from app.common.models import InvalidTransition
 from app.common.pagination import paginate
 from app.common.time import LOCAL_TZ, local_today, utcnow
@@ -24,6 +27,7 @@ from app.hospitals import rules
 from app.hospitals.models import PERIODS, Hospital, Schedule
 from app.notifications.services import notify
 from app.patients.models import Patient
+from app.payments import services as payment_services
 
 log = logging.getLogger("app.booking")
 ORDER_TYPE = "registration"
@@ -146,34 +150,38 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
     if db.session.scalar(active.where(Registration.visit_date == schedule.work_date)) >= limit:
         raise DailyLimitReached(f"该就诊人同一天最多预约 {limit} 个号", details={"limit": limit})
 
-    passed_gate = gate.take(schedule.id)
-    if passed_gate is False:
+    ticket = gate.take(schedule.id)
+    if ticket is False:
         raise SlotSoldOut()
     try:
-        if not take_in_database(schedule.id):
-            if passed_gate:
-                gate.set_sold_out(schedule.id)  # the database says none are left
-            raise SlotSoldOut()
-        registration = Registration(
-            order_no=_order_no(), user_id=actor.id, patient_id=patient.id,
-            schedule_id=schedule.id, hospital_id=schedule.hospital_id,
-            department_id=schedule.department_id, doctor_id=schedule.doctor_id,
-            visit_date=schedule.work_date, period=schedule.period, fee_fen=schedule.fee_fen,
-            patient_name=patient.name, status="pending_payment", active=True)
-        db.session.add(registration)
-        db.session.flush()
-        _invalidate_counts(schedule.department_id, schedule.work_date)
-        db.session.commit()
+        taken = take_in_database(schedule.id)
+        if taken:
+            registration = Registration(
+                order_no=_order_no(), user_id=actor.id, patient_id=patient.id,
+                schedule_id=schedule.id, hospital_id=schedule.hospital_id,
+                department_id=schedule.department_id, doctor_id=schedule.doctor_id,
+                visit_date=schedule.work_date, period=schedule.period,
+                fee_fen=schedule.fee_fen, patient_name=patient.name, status="pending_payment",
+                active=True)
+            db.session.add(registration)
+            db.session.flush()
+            _invalidate_counts(schedule.department_id, schedule.work_date)
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        if passed_gate:
-            gate.give_back(schedule.id)
+        gate.return_ticket(schedule.id, ticket)
         raise AlreadyBooked()
     except Exception:
         db.session.rollback()
-        if passed_gate:
-            gate.give_back(schedule.id)
+        gate.return_ticket(schedule.id, ticket)
         raise
+    if not taken:
+        # The database says none are left, so the gate counted a seat that is not there: the
+        # gate goes to 0 and the ticket is not given back (outside the try on purpose).
+        db.session.rollback()
+        gate.mark_sold_out(schedule.id, ticket)
+        raise SlotSoldOut()
+    gate.settle(schedule.id, ticket)
     registration_id = registration.id
     log.info("registration %s booked schedule %s", registration_id, schedule_id)
     return _with_payment(actor, registration_id)
@@ -182,12 +190,11 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
 def _with_payment(actor, registration_id: int) -> dict:
     """Prepay at once for the client's convenience; if WeChat is unreachable the order stands
     and the client asks again through POST /payments/prepay."""
-    from app.payments import services as payments
     from app.wechat.errors import PayApiError, PayUnavailable
 
     result = {"registration": None, "payment": None, "pay_params": None}
     try:
-        paid = payments.prepay(actor, ORDER_TYPE, registration_id)
+        paid = payment_services.prepay(actor, order_type=ORDER_TYPE, order_id=registration_id)
         result.update(payment=paid["payment"], pay_params=paid["pay_params"])
     except (PayUnavailable, PayApiError) as exc:
         db.session.rollback()
@@ -215,143 +222,197 @@ def release_slot(registration: Registration):
 
 # ------------------------------------------------------------------------ reading orders
 
-def list_registrations(actor, status: str | None, page: int, page_size: int) -> dict:
+_PAYMENT = "_loaded_payment"  # where load_payments leaves a registration's payment
+
+
+def load_payments(registrations) -> None:
+    """Fetch the payments (and their refunds) of many registrations in two queries and keep
+    each on its registration for registration_payment, so a page of orders costs the same
+    number of queries whatever its size."""
+    from app.payments.models import Payment
+
+    wanted = [r for r in registrations if _PAYMENT not in vars(r)]
+    if not wanted:
+        return
+    payments = db.session.scalars(select(Payment).where(
+        Payment.order_type == ORDER_TYPE, Payment.order_id.in_([r.id for r in wanted]))
+        .options(selectinload(Payment.refunds))).all()
+    by_order = {payment.order_id: payment for payment in payments}
+    for registration in wanted:
+        setattr(registration, _PAYMENT, by_order.get(registration.id))
+
+
+def registration_payment(registration: Registration):
+    """The registration's payment (None before prepay), loaded once per instance."""
+    if _PAYMENT not in vars(registration):
+        load_payments([registration])
+    return vars(registration)[_PAYMENT]
+
+
+def list_registrations(actor, *, statuses: list[str] | None = None, page: int = 1,
+                       page_size: int = 20) -> dict:
+    """The caller's orders, newest first, optionally of some statuses only; what the list
+    shows of each (hospital, department, doctor, schedule, payment, refunds) is loaded per
+    page, not per row."""
     statement = select(Registration).where(Registration.user_id == actor.id)
-    if status:
-        statement = statement.where(Registration.status == status)
-    return paginate(statement.order_by(Registration.id.desc()), page, page_size)
+    if statuses:
+        statement = statement.where(Registration.status.in_(statuses))
+    statement = statement.order_by(Registration.id.desc()).options(
+        selectinload(Registration.hospital), selectinload(Registration.department),
+        selectinload(Registration.doctor), selectinload(Registration.schedule))
+    result = paginate(statement, page, page_size)
+    load_payments(result["items"])
+    return result
 
 
-def registration_of(actor, registration_id: int) -> Registration:
+def registration_of(actor, *, registration_id: int) -> Registration:
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.user_id != actor.id:
         raise RegistrationNotFound()
+    load_payments([registration])
     return registration
 
 
 # ------------------------------------------------------------------------------ cancelling
+#
+# Lock order, for every use case here and in the payments hooks (docs/locking.md):
+#     schedule → registration → payment → refund
+# `lock_registration` takes the first two; payments takes the payment and refund rows after.
+# The use cases are wrapped in retry_deadlock (a MariaDB deadlock is retried once).
 
-def cancel(actor, registration_id: int, now: datetime | None = None) -> Registration:
-    """Unpaid: close now. Booked, before the deadline: cancel, the slot returns, full refund."""
-    from app.payments import services as payments
+def lock_registration(registration_id: int) -> Registration | None:
+    """Lock the registration's schedule, then the registration (the house lock order)."""
+    schedule_id = db.session.scalar(select(Registration.schedule_id).where(
+        Registration.id == registration_id))
+    if schedule_id is None:
+        return None
+    db.session.get(Schedule, schedule_id, with_for_update=True, populate_existing=True)
+    return db.session.get(Registration, registration_id, with_for_update=True,
+                          populate_existing=True)
 
+
+def fen_to_yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def order_summary(registration: Registration) -> str:
+    """The order in a message: masked patient name, never the full one (personal data)."""
+    return (f"{mask_name(registration.patient_name)}预约的{registration.hospital.name}"
+            f"{registration.department.name}{registration.doctor.name}医生"
+            f"{registration.visit_date.isoformat()}"
+            f"{PERIODS.get(registration.period, registration.period)}")
+
+
+@retry_deadlock
+def cancel(actor, *, registration_id: int, now: datetime | None = None) -> Registration:
+    """Unpaid: cancelled at once (the slot returns; the payment is closed by a job, and money
+    that still arrives is refunded in full). Booked, before the deadline: cancelled, the slot
+    returns and a full refund is reserved; the worker asks WeChat after this one commit."""
     now = now or rules.now_local()
-    registration = db.session.get(Registration, registration_id, with_for_update=True)
+    registration = lock_registration(registration_id)
     if registration is None or registration.user_id != actor.id:
+        db.session.rollback()
         raise RegistrationNotFound()
-    if registration.status == "pending_payment":
-        db.session.commit()
-        if payments.close_for_order(ORDER_TYPE, registration_id) == "noop":
-            _close_without_payment(registration_id)
-        return db.session.get(Registration, registration_id)
-    if registration.status != "booked":
+    paid = registration.status == "booked"
+    if registration.status not in ("pending_payment", "booked"):
+        db.session.rollback()
         raise InvalidTransition("当前状态不可取消", details={"status": registration.status})
-    deadline = rules.cancel_deadline(registration.hospital, registration.visit_date)
-    if now >= deadline:
-        raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}",
-                                   details={"deadline": _local(deadline)})
+    if paid:
+        deadline = rules.cancel_deadline(registration.hospital, registration.visit_date)
+        if now >= deadline:
+            db.session.rollback()
+            raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}",
+                                       details={"deadline": _local(deadline)})
     registration.cancel(utcnow())
     release_slot(registration)
+    if paid:
+        payment_services.refund_for_order(ORDER_TYPE, registration_id, reason="患者取消预约")
+    else:
+        payment_services.close_for_order(ORDER_TYPE, registration_id)
+    notify(registration.user_id, "registration_cancelled", "预约已取消",
+           f"{order_summary(registration)}已取消" + (",挂号费将原路退回。" if paid else "。"),
+           "registration", registration.id)
     db.session.commit()
-    refund_registration(registration_id, "患者取消预约")
-    return db.session.get(Registration, registration_id)
+    log.info("registration %s cancelled (%s)", registration_id, "paid" if paid else "unpaid")
+    return registration
 
 
+@retry_deadlock
 def _close_without_payment(registration_id: int) -> bool:
-    registration = db.session.get(Registration, registration_id, with_for_update=True)
+    """The pay deadline passed before any prepay (WeChat was down): close, return the slot."""
+    registration = lock_registration(registration_id)
     if registration is None or registration.status != "pending_payment":
         db.session.rollback()
         return False
-    registration.close(utcnow())
-    release_slot(registration)
+    close_unpaid(registration)
     db.session.commit()
     return True
 
 
-def refund_registration(registration_id: int, reason: str) -> str:
-    """Refund whatever is still refundable of a cancelled or stopped order. Idempotent; a
-    failure leaves a job to try again."""
-    from app.payments import services as payments
+def close_unpaid(registration: Registration):
+    """Inside the caller's transaction (registration locked): unpaid at its deadline."""
+    registration.close(utcnow())
+    release_slot(registration)
+    notify(registration.user_id, "registration_closed", "订单已关闭",
+           f"{order_summary(registration)}超时未支付,订单已关闭,号源已释放。", "registration",
+           registration.id)
 
-    registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.status not in ("cancelled", "stopped"):
+
+def close_registration(registration_id: int) -> str:
+    """Job-level: close an unpaid order now, as its pay deadline would. "closed", "paid" (it
+    turned out paid at WeChat) or "noop"."""
+    if payment_services.payment_for_order(ORDER_TYPE, registration_id) is None:
         db.session.rollback()
-        return "noop"
-    payment = payments.payment_for_order(ORDER_TYPE, registration_id)
-    if payment is None or payment.status not in ("paid", "partially_refunded", "refunding") \
-            or payment.refundable_fen() <= 0:
-        db.session.rollback()
-        return "noop"
-    amount = payment.refundable_fen()
+        return "closed" if _close_without_payment(registration_id) else "noop"
     db.session.rollback()
-    try:
-        payments.refund_order(ORDER_TYPE, registration_id, amount, reason, "system")
-    except payments.RefundExceedsPaid:
-        return "noop"  # another attempt reserved it meanwhile
-    except Exception:
-        db.session.rollback()
-        log.exception("registration %s: refund failed; retrying in a job", registration_id)
-        jobs.queue().enqueue("app.tasks.booking.refund_registration",
-                             args=(registration_id, reason))
-        return "retry"
-    return "requested"
+    return payment_services.close_unpaid_now(ORDER_TYPE, registration_id)
 
 
 # -------------------------------------------------------------------------------- 停诊
 
-def stop_schedule(actor, schedule_id: int, reason: str) -> dict:
-    """Stop a clinic: every booked order becomes `stopped` and is refunded in full, unpaid ones
-    are closed, and each patient is told once."""
+@retry_deadlock
+def stop_schedule(actor, *, schedule_id: int, reason: str) -> dict:
+    """Stop a clinic: every booked order becomes `stopped` with a full refund reserved, unpaid
+    ones are closed (their payments closed by a job), each order keeps the reason and each
+    patient is told once. One commit; the refunds go to WeChat from the worker."""
     from app.staff.services import require_role
 
     require_role(actor, "operator")
-    schedule = db.session.get(Schedule, schedule_id, with_for_update=True)
+    schedule = db.session.get(Schedule, schedule_id, with_for_update=True, populate_existing=True)
     if schedule is None:
+        db.session.rollback()
         raise ScheduleNotFound()
     schedule.stop(reason)
     jobs.call_after_commit(db.session, gate.set_sold_out, schedule.id)
     registrations = db.session.scalars(select(Registration).where(
-        Registration.schedule_id == schedule.id,
-        Registration.status.in_(ACTIVE_STATUSES))).all()
-    stopped, pending = [], []
-    doctor = schedule.doctor
-    when = f"{schedule.work_date.isoformat()} {PERIODS.get(schedule.period, schedule.period)}"
+        Registration.schedule_id == schedule.id, Registration.status.in_(ACTIVE_STATUSES))
+        .order_by(Registration.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    stopped = closed = 0
+    now = utcnow()
     for registration in registrations:
         if registration.status == "booked":
-            registration.stop(utcnow())
-            stopped.append(registration.id)
-            notify(registration.user_id, "schedule_stopped", "停诊通知",
-                   f"{registration.patient_name}预约的{doctor.name}医生{when}门诊停诊({reason}),"
-                   "挂号费将全额退回。", "registration", registration.id)
-            jobs.enqueue_after_commit(db.session, "app.tasks.booking.refund_registration",
-                                      registration.id, "医生停诊")
+            registration.stop(now, reason)
+            payment_services.refund_for_order(ORDER_TYPE, registration.id, reason="医生停诊")
+            stopped += 1
+            outcome = "挂号费将全额退回。"
         else:
-            pending.append(registration.id)
-            jobs.enqueue_after_commit(db.session, "app.tasks.booking.close_registration",
-                                      registration.id)
+            registration.close_for_stop(now, reason)
+            payment_services.close_for_order(ORDER_TYPE, registration.id)
+            closed += 1
+            outcome = "订单已关闭,无需支付。"
+        notify(registration.user_id, "schedule_stopped", "停诊通知",
+               f"{order_summary(registration)}门诊停诊({reason}),{outcome}", "registration",
+               registration.id)
     _invalidate_counts(schedule.department_id, schedule.work_date)
     db.session.commit()
-    log.info("schedule %s stopped: %s booked, %s unpaid", schedule_id, len(stopped), len(pending))
-    return {"schedule_id": schedule_id, "stopped": len(stopped), "closed": len(pending)}
-
-
-def close_registration(registration_id: int) -> str:
-    from app.payments import services as payments
-
-    registration = db.session.get(Registration, registration_id)
-    if registration is None or registration.status != "pending_payment":
-        db.session.rollback()
-        return "noop"
-    db.session.rollback()
-    outcome = payments.close_for_order(ORDER_TYPE, registration_id)
-    if outcome == "noop" and _close_without_payment(registration_id):
-        return "closed"
-    return outcome
+    log.info("schedule %s stopped: %s booked, %s unpaid", schedule_id, stopped, closed)
+    return {"schedule_id": schedule_id, "stopped": stopped, "closed": closed}
 
 
 # ------------------------------------------------------------------- visits and reminders
 
-def mark_visited(actor, registration_id: int) -> Registration:
+def mark_visited(actor, *, registration_id: int) -> Registration:
     from app.staff.services import require_role
 
     require_role(actor, "operator")
@@ -373,7 +434,7 @@ def send_visit_reminders(today=None) -> int:
         registration.reminded_at = utcnow()
         schedule = registration.schedule
         notify(registration.user_id, "visit_reminder", "就诊提醒",
-               f"{registration.patient_name}明天{PERIODS.get(registration.period, '')}"
+               f"{mask_name(registration.patient_name)}明天{PERIODS.get(registration.period, '')}"
                f"{schedule.start_time.strftime('%H:%M')}在{registration.hospital.name}"
                f"{registration.department.name}就诊,就诊序号 {registration.visit_number}。",
                "registration", registration.id)
@@ -407,7 +468,9 @@ def sweep_unpaid_without_payment(grace_seconds=60) -> int:
 
 
 def rebuild_gates(now: datetime | None = None) -> int:
-    """Reset every open, in-window schedule's gate to the database's count."""
+    """The last resort (the gate heals itself within seconds, see app/booking/slots.py):
+    reset every open, in-window schedule's gate to the database's count, less the tokens in
+    flight."""
     now = now or rules.now_local()
     today = now.date()
     schedule_ids = db.session.scalars(select(Schedule.id).where(

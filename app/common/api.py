@@ -5,14 +5,38 @@ no per-request state, so one instance per class serves every request; on a hot e
 sold-out booking flood) that instantiation was the largest cost after the framework itself.
 """
 import flask_smorest
-from marshmallow import Schema
-from webargs.flaskparser import FlaskParser
+from marshmallow import Schema, ValidationError, missing
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from app.common import openapi
+from app.common.validation import BadJsonBody, load_json_body, localize_messages
+from app.errors import AppError, UnsupportedMediaType, ValidationFailed
 
 
 class SchemaReusingParser(FlaskParser):
+    """Also the one place request bodies are read as JSON (app.common.validation.load_json_body:
+    depth, number size and unstorable text are refused as 4xx before any schema sees them), and
+    a body that is not JSON is refused (415) instead of being read as an empty object."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._schemas: dict[type, Schema] = {}
+
+    def load_json(self, req, schema):
+        raw = req.get_data(cache=True)
+        if not is_json_request(req):
+            if raw:
+                raise UnsupportedMediaType("请求体应为 JSON(Content-Type: application/json)",
+                                           code="unsupported_media_type")
+            return missing  # no body at all: the schema decides what is required
+        if not raw:
+            return missing
+        try:
+            return load_json_body(raw)
+        except BadJsonBody as exc:
+            raise AppError(exc.message, code="invalid_json") from None
+        except ValidationError as exc:
+            raise ValidationFailed(details=localize_messages(exc.messages)) from None
 
     def _get_schema(self, argmap, req):
         if isinstance(argmap, type) and issubclass(argmap, Schema):
@@ -24,4 +48,57 @@ class SchemaReusingParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """Documents what the server does (app/common/openapi.py): security and 401/403 from the
+    auth guards, 429 from rate limits, 404 for ids in the path, 4xx for parsed input, the
+    business errors declared with `@blp.errors(...)`, and every field of an output schema as
+    required."""
+
     ARGUMENTS_PARSER = SchemaReusingParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_contract_doc)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
+                     **kwargs):
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **kwargs)
+        arguments = getattr(view_func, "_apidoc", {}).get("arguments", {})
+        contract = {
+            "auth": getattr(view_func, "auth_requirement", None),
+            "locations": sorted({p["in"] for p in arguments.get("parameters", ())
+                                 if isinstance(p, dict)}),
+            "rate_limited": getattr(view_func, "__wrapper-limiter-instance", None) is not None,
+            "path_params": "<" in rule,
+        }
+        for method, doc in self._docs[self._endpoints[-1]].items():
+            if method != "parameters":
+                doc["contract"] = contract
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        openapi.schema_roles.add(schema, output=False)
+        if location in self.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING and "required" not in kwargs:
+            # no body reads as an empty one: the body is required only when one of its fields is
+            kwargs["required"] = openapi.has_required_fields(schema)
+        return super().arguments(schema, location=location, **kwargs)
+
+    def response(self, status_code, schema=None, **kwargs):
+        openapi.schema_roles.add(schema, output=True)
+        return super().response(status_code, schema, **kwargs)
+
+    @staticmethod
+    def errors(*errors):
+        """The business errors a view can answer, documented with their codes:
+        `@blp.errors(SlotSoldOut, (NotFound, "patient_not_found"))`."""
+        for error in errors:
+            openapi.error_entry(error)  # fail at import time, not when the spec is built
+
+        def decorator(func):
+            func._apidoc = {**getattr(func, "_apidoc", {}),
+                            "errors": [*getattr(func, "_apidoc", {}).get("errors", ()), *errors]}
+            return func
+
+        return decorator
+
+    @staticmethod
+    def _prepare_contract_doc(doc, doc_info, *, api, spec, **kwargs):
+        return openapi.document_operation(doc, doc_info, spec=spec, api=api)

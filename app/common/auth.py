@@ -2,20 +2,29 @@
 
 A token names its subject and that subject's token_version; bumping the version (logout, ban,
 password change) revokes every token issued before, without a deny-list.
+
+Guards check the subject's principal (token version, ban, staff role and activity) on every
+request: from this process's copy (app/common/principal_cache.py), else with one primary-key
+SELECT of three columns. Worst case for a ban, logout or role change, on every process:
+- made through the ORM (services, attribute changes, bulk ORM UPDATE/DELETE): refused once
+  the purge published after the commit arrives (milliseconds);
+- made in SQL, or its purge lost: refused AUTH_LOCAL_CACHE_SECONDS (1 s; capped at 1.5 s)
+  after the commit, plus the time one request takes: within the 2 s promise.
+A fill that read the subject before a ban cannot outlive the ban's purge. Redis holds no
+principals; a Redis outage only turns the copies off (every guard reads the database).
 """
 import functools
-import json
 import logging
+import threading
 import time
 import uuid
-
-import redis
 
 import jwt
 from flask import current_app, g, request
 from werkzeug.local import LocalProxy
 
-from app.common.principal_cache import local_principals, publish_purge
+from app.common.principal_cache import (MAX_HOLD_SECONDS, PURGE_ALL, channel_for,
+                                        local_principals, publish_purge)
 from app.errors import AppError, Forbidden, Unauthorized
 from app.extensions import db
 
@@ -73,9 +82,6 @@ def _bearer_token() -> str:
     return token.strip()
 
 
-PRINCIPAL_TTL_SECONDS = 300
-
-
 def _principal_key(kind: str, subject_id: int) -> str:
     return f"auth:principal:{kind}:{subject_id}"
 
@@ -87,63 +93,137 @@ def _models():
     return {"user": User, "staff": StaffUser}
 
 
-def _principal(kind: str, subject_id: int) -> dict | None:
-    """What a guard needs to know about a subject (token version, ban, role), from Redis when
-    cached. Hot endpoints then answer without a database round trip; any change of those
-    fields purges the entry after commit (see install_principal_cache), so a logout or a ban
-    still takes effect on the next request."""
-    from app.extensions import redis_client
+_principal_sql: dict = {}
 
-    key = _principal_key(kind, subject_id)
-    local = local_principals.get(key)
-    if local is not None:
-        return local
-    generation = local_principals.generation()
-    try:
-        cached = redis_client.conn.get(key)
-    except redis.RedisError:
-        cached = None
-    if cached:
-        principal = json.loads(cached)
-        local_principals.put(key, principal, generation,
-                             current_app.config["AUTH_LOCAL_CACHE_SECONDS"])
-        return principal
-    subject = db.session.get(_models()[kind], subject_id)
-    if subject is None:
+
+def _principal_query(engine, kind: str) -> tuple[str, bool]:
+    """Three columns by primary key, built in SQLAlchemy Core and compiled once per dialect:
+    no entity, no identity map, no statement cache lookup per request."""
+    key = (engine.dialect.name, kind)
+    sql = _principal_sql.get(key)
+    if sql is None:
+        from sqlalchemy import bindparam, select
+
+        table = _models()[kind].__table__
+        columns = ((table.c.token_version, table.c.status, table.c.ban_reason) if kind == "user"
+                   else (table.c.token_version, table.c.is_active, table.c.role))
+        query = select(*columns).where(table.c.id == bindparam("id"))
+        compiled = query.compile(dialect=engine.dialect)
+        sql = _principal_sql[key] = (compiled.string, compiled.positional)
+    return sql
+
+
+_principal_engine_lock = threading.Lock()
+
+
+def _principal_engine():
+    """Where guards read principals. MariaDB: a small engine of its own in autocommit mode
+    that neither pings on checkout nor rolls back on return, so a read is one round trip; a
+    connection the server dropped fails the read, is discarded, and the read is retried once.
+    SQLite (in-process, no round trips to save): the app's engine."""
+    engine = current_app.extensions.get("principal_engine")
+    if engine is None:
+        with _principal_engine_lock:
+            engine = current_app.extensions.get("principal_engine")
+            if engine is None:
+                engine = db.engine
+                if engine.dialect.name != "sqlite":
+                    from sqlalchemy import create_engine
+
+                    engine = create_engine(engine.url, isolation_level="AUTOCOMMIT",
+                                           pool_pre_ping=False, pool_reset_on_return=None,
+                                           pool_recycle=1800)
+                current_app.extensions["principal_engine"] = engine
+    return engine
+
+
+def _read_principal(kind: str, subject_id: int) -> dict | None:
+    """One SELECT outside any transaction (autocommit): it shows what was committed when it
+    ran, and it takes no lock (SQLite: no BEGIN IMMEDIATE, the request's session is not
+    involved). The DBAPI cursor of a pooled connection: SQLAlchemy's Connection would add a
+    ROLLBACK round trip on close even in autocommit mode."""
+    engine = _principal_engine()
+    sql, positional = _principal_query(engine, kind)
+    parameters = (subject_id,) if positional else {"id": subject_id}
+    for attempt in (1, 2):
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, parameters)
+            row = cursor.fetchone()
+            cursor.close()
+            break
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if attempt == 2 or not engine.dialect.is_disconnect(exc, connection.dbapi_connection,
+                                                                None):
+                raise
+            connection.invalidate(exc)  # a fresh connection for the retry
+        finally:
+            connection.close()
+    if row is None:
         return None
     if kind == "user":
-        principal = {"ver": subject.token_version, "banned": subject.is_banned,
-                     "reason": subject.ban_reason}
-    else:
-        principal = {"ver": subject.token_version, "active": subject.is_active,
-                     "role": subject.role}
-    try:
-        redis_client.conn.set(key, json.dumps(principal), ex=PRINCIPAL_TTL_SECONDS)
-    except redis.RedisError:
-        pass
+        return {"ver": row[0], "banned": row[1] == "banned", "reason": row[2]}
+    return {"ver": row[0], "active": bool(row[1]), "role": row[2]}
+
+
+def _hold_seconds() -> float:
+    return min(float(current_app.config["AUTH_LOCAL_CACHE_SECONDS"]), MAX_HOLD_SECONDS)
+
+
+def _principal(kind: str, subject_id: int, *, before_fill=None) -> dict | None:
+    """What a guard needs to know about a subject (token version, ban, role).
+
+    From this process's copy when it holds one (at most AUTH_LOCAL_CACHE_SECONDS old, dropped
+    at once by a purge), else one primary-key SELECT of three columns. Worst case: a change
+    made in SQL, or whose purge was lost, is seen everywhere AUTH_LOCAL_CACHE_SECONDS (1 s,
+    capped at 1.5 s) after its commit; a change made through the ORM within the pub/sub
+    latency. See app/common/principal_cache.py for why a racing fill cannot resurrect a stale
+    principal. `before_fill` is called between the database read and the copy being kept
+    (tests use it to hold a fill there while a ban commits).
+    """
+    key = _principal_key(kind, subject_id)
+    held = local_principals.get(key)
+    if held is not None:
+        return held
+    # both taken before the read: a purge after this point refuses the fill, and the copy
+    # expires `hold` seconds after a moment that preceded what it shows
+    generation = local_principals.generation()
+    expires_at = time.monotonic() + _hold_seconds()
+    principal = _read_principal(kind, subject_id)
+    if principal is not None:
+        if before_fill is not None:
+            before_fill()
+        local_principals.put(key, principal, generation, expires_at)
     return principal
 
 
 def purge_principal(kind: str, subject_id: int):
     from app.extensions import redis_client
 
-    key = _principal_key(kind, subject_id)
-    try:
-        redis_client.conn.delete(key)
-    except redis.RedisError:
-        log.warning("could not purge cached principal %s:%s", kind, subject_id)
-    publish_purge(redis_client.conn, key)
+    publish_purge(redis_client.conn, _principal_key(kind, subject_id))
+
+
+def purge_all_principals():
+    """After a bulk UPDATE or DELETE of users or staff through the ORM (rows unknown)."""
+    from app.extensions import redis_client
+
+    publish_purge(redis_client.conn, PURGE_ALL)
 
 
 _principal_cache_installed = False
 
 
-def install_principal_cache():
-    """Purge the cached principal whenever a field it caches changes (after the commit)."""
+def install_principal_cache(app):
+    """Purge the copies of a principal whenever a field they hold changes (after the commit)."""
     global _principal_cache_installed
     from app.extensions import redis_client
 
-    local_principals.configure(redis_client.url)
+    hold = float(app.config["AUTH_LOCAL_CACHE_SECONDS"])
+    if not 0 <= hold <= MAX_HOLD_SECONDS:
+        raise RuntimeError(f"AUTH_LOCAL_CACHE_SECONDS must be between 0 and {MAX_HOLD_SECONDS}:"
+                           " a ban, logout or role change must take effect within 2 s")
+    local_principals.configure(redis_client.url, channel_for(redis_client.conn))
     if _principal_cache_installed:
         return
     _principal_cache_installed = True
@@ -152,15 +232,31 @@ def install_principal_cache():
 
     from app.extensions import jobs
 
+    models = _models()
     watched = {"user": ("token_version", "status", "ban_reason"),
                "staff": ("token_version", "is_active", "role")}
-    for kind, model in _models().items():
+    for kind, model in models.items():
         for field in watched[kind]:
             def on_set(target, value, oldvalue, initiator, kind=kind):
                 session = object_session(target)
                 if session is not None and target.id is not None and value != oldvalue:
                     jobs.call_after_commit(session, purge_principal, kind, target.id)
             event.listen(getattr(model, field), "set", on_set)
+
+        def on_delete(mapper, connection, target, kind=kind):
+            session = object_session(target)
+            if session is not None:
+                jobs.call_after_commit(session, purge_principal, kind, target.id)
+        event.listen(model, "after_delete", on_delete)
+
+    tables = {model.__table__.name for model in models.values()}
+
+    @event.listens_for(db.session, "do_orm_execute")
+    def on_bulk(state):
+        # session.execute(update(User)...) sets no attribute: purge every copy after commit
+        if (state.is_update or state.is_delete) and getattr(
+                getattr(state.statement, "table", None), "name", None) in tables:
+            jobs.call_after_commit(state.session, purge_all_principals)
 
 
 def _authenticate(expected_kind: str) -> tuple[int, dict]:
@@ -185,6 +281,8 @@ def login_required(view):
     def wrapper(*args, **kwargs):
         g.current_user_id, _ = _authenticate("user")
         return view(*args, **kwargs)
+    # read by app/common/api.py Blueprint: the operation documents bearer security and 401/403
+    wrapper.auth_requirement = {"kind": "user", "roles": ()}
     return wrapper
 
 
@@ -199,6 +297,7 @@ def staff_required(*roles):
                 raise Forbidden()
             g.current_staff_id = staff_id
             return view(*args, **kwargs)
+        wrapper.auth_requirement = {"kind": "staff", "roles": roles}
         return wrapper
     return decorator
 
@@ -211,6 +310,7 @@ def user_or_staff_required(view):
         if claims.get("knd") == "staff":
             return staff_required()(view)(*args, **kwargs)
         return login_required(view)(*args, **kwargs)
+    wrapper.auth_requirement = {"kind": "user_or_staff", "roles": ()}
     return wrapper
 
 

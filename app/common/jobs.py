@@ -1,4 +1,12 @@
-"""RQ queues, and the rule that jobs are enqueued only after the transaction commits."""
+"""RQ queues, the one way to declare a job, and the rule that jobs are enqueued only after
+the transaction commits.
+
+A job is a function in app/tasks/ marked with `@job`; callers enqueue the function itself
+(`jobs.enqueue_after_commit(db.session, tasks.submit_refund, refund_id)`), never a dotted
+string. RQ stores the function's import path, which is also what `rq cron` and the workers
+resolve, so a declared job is at the same time the cron table's entry.
+"""
+import importlib
 import logging
 from datetime import timedelta
 
@@ -8,6 +16,34 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import event
 
 log = logging.getLogger("app.jobs")
+_declared: dict[str, object] = {}
+
+
+def job(function):
+    """Declare `function` an RQ job. Jobs take ids (JSON-serialisable arguments only) and are
+    idempotent: running one twice has the effect of running it once."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    function.job_name = name
+    _declared[name] = function
+    return function
+
+
+def job_name(target) -> str:
+    """The import path RQ stores for a declared job. A string is accepted only when it names
+    a declared job (old callers and RQ's own records), so a typo fails here, not in a worker."""
+    name = getattr(target, "job_name", None)
+    if name is None and isinstance(target, str):
+        module, _, _attr = target.rpartition(".")
+        if module and target not in _declared:
+            importlib.import_module(module)
+        name = target if target in _declared else None
+    if name is None:
+        raise TypeError(f"{target!r} is not a declared job (mark it with @job in app/tasks)")
+    return name
+
+
+def declared_jobs() -> list[str]:
+    return sorted(_declared)
 
 
 def _open_transaction(session):
@@ -28,12 +64,11 @@ class JobQueues:
         return Queue(name, connection=self._redis_client.conn, serializer=JSONSerializer,
                      is_async=current_app.config.get("RQ_ASYNC", True))
 
-    def enqueue_after_commit(self, session, func_path: str, *args, queue="default",
+    def enqueue_after_commit(self, session, target, *args, queue="default",
                              delay_seconds=None, job_id=None, **kwargs):
-        """Enqueue `func_path(*args)` once `session` commits; nothing is sent on rollback.
-
-        Jobs take ids (JSON-serialisable arguments only) and must be idempotent.
-        """
+        """Enqueue the declared job `target(*args)` once `session` commits; nothing is sent on
+        rollback. `delay_seconds` makes it a delayed job (the worker's scheduler runs it)."""
+        func_path = job_name(target)
         session = _open_transaction(session)
         pending = session.info.setdefault("pending_jobs", [])
         pending.append((func_path, args, kwargs, queue, delay_seconds, job_id))

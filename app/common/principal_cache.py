@@ -1,23 +1,45 @@
-"""A per-process copy of cached principals, kept honest by Redis pub/sub.
+"""A per-process copy of principals (token version, ban, role), bounded in time and purged
+over Redis pub/sub.
 
-Every process holds principals it read from Redis for AUTH_LOCAL_CACHE_SECONDS (30 s), and a
-listener thread drops an entry as soon as any process publishes its purge (a logout, a ban, a
-role change). The hold is long because behind a pooled proxy a user's retries land on any
-worker: with a hold of two seconds most requests of a booking flood missed and paid a Redis
-round trip. It is still short of the Redis entry's own five minutes, which is what a purge
-that could not be published at all would leave standing. Entries are only kept while that listener is subscribed: when the subscription
-breaks, the copy is emptied and every request reads Redis again, so a missed purge can never
-leave a revoked token working.
+Revocation promise: a ban, logout or role change takes effect on every process within 2 s,
+however it was made. Two mechanisms keep it:
+
+- Time bound (covers everything, including an UPDATE made in SQL or a lost purge): a copy is
+  kept at most `hold` seconds (AUTH_LOCAL_CACHE_SECONDS, at most MAX_HOLD_SECONDS = 1.5),
+  counted from *before* the database read that produced it. A change committed at time t is
+  therefore seen by every process by t + hold at the latest.
+- Purges (changes made through the ORM: attribute changes, bulk ORM UPDATE/DELETE): after the
+  commit the writer publishes the key, every process's listener drops it, usually within
+  milliseconds.
+
+A fill can never resurrect a stale principal: the reader takes the process's purge
+generation before its database read, and put() keeps the value only if no purge arrived
+since (the generation is bumped under the same lock that put() takes). A read that raced a
+ban therefore either lands before the purge (and the purge drops it) or after (and is
+refused).
+
+Copies are only kept while the listener is subscribed: when the subscription breaks, the
+copy is emptied and every request reads the database until it is subscribed again.
+
+The channel name carries the Redis database number: pub/sub is server-wide, and deployments
+or test runs that share a server on different databases must not purge one another.
 """
 import logging
 import os
 import threading
 import time
+import uuid
 
 import redis
 
 log = logging.getLogger("app.auth.cache")
-CHANNEL = "auth:principal:purged"
+CHANNEL_PREFIX = "auth:principal:purged"
+PURGE_ALL = "*"
+MAX_HOLD_SECONDS = 1.5  # + the time a request takes to read and act: within the 2 s promise
+
+
+def channel_for(conn: redis.Redis) -> str:
+    return f"{CHANNEL_PREFIX}:{conn.connection_pool.connection_kwargs.get('db', 0)}"
 
 
 class LocalPrincipals:
@@ -30,9 +52,12 @@ class LocalPrincipals:
         self._listening = False
         self._pid = None
         self._url = None
+        self.channel = f"{CHANNEL_PREFIX}:0"
+        self.client_name = None  # CLIENT SETNAME of this process's listener connection
 
-    def configure(self, url: str):
+    def configure(self, url: str, channel: str):
         self._url = url
+        self.channel = channel
 
     # -- reading and writing (request threads) ------------------------------------------------
     def get(self, key: str):
@@ -46,21 +71,23 @@ class LocalPrincipals:
     def generation(self) -> int:
         return self._generation
 
-    def put(self, key: str, value: dict, generation: int, seconds: float):
-        """Keep `value` unless a purge happened since the caller started reading it."""
+    def put(self, key: str, value: dict, generation: int, expires_at: float):
+        """Keep `value` until `expires_at` (time.monotonic()) unless a purge happened since the
+        caller read `generation`, which it must do before reading `value`."""
         with self._lock:
-            if self._listening and generation == self._generation and seconds > 0:
-                now = time.monotonic()
+            now = time.monotonic()
+            expires_at = min(expires_at, now + MAX_HOLD_SECONDS)
+            if self._listening and generation == self._generation and expires_at > now:
                 if len(self._entries) >= self.MAX_ENTRIES:
                     self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
                     if len(self._entries) >= self.MAX_ENTRIES:
                         self._entries.clear()
-                self._entries[key] = (now + seconds, value)
+                self._entries[key] = (expires_at, value)
 
     def drop(self, key: str | None = None):
         with self._lock:
             self._generation += 1
-            if key is None:
+            if key is None or key == PURGE_ALL:
                 self._entries.clear()
             else:
                 self._entries.pop(key, None)
@@ -75,6 +102,8 @@ class LocalPrincipals:
                     self._pid = os.getpid()
                     self._listening = False
                     self._entries.clear()
+                    # a name no other process has, so a test can kill exactly this connection
+                    self.client_name = f"principal-purges:{os.getpid()}:{uuid.uuid4().hex[:12]}"
                     threading.Thread(target=self._listen, name="principal-purges",
                                      daemon=True).start()
         return self._listening
@@ -84,9 +113,10 @@ class LocalPrincipals:
             pubsub = None
             try:
                 conn = redis.Redis.from_url(self._url, socket_connect_timeout=2,
-                                            socket_timeout=10, health_check_interval=5)
+                                            socket_timeout=10, health_check_interval=5,
+                                            client_name=self.client_name)
                 pubsub = conn.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(self.channel)
                 pubsub.get_message(timeout=1.0)  # the subscribe confirmation
                 with self._lock:
                     self._entries.clear()
@@ -121,8 +151,9 @@ local_principals = LocalPrincipals()
 
 
 def publish_purge(conn, key: str):
-    try:
-        conn.publish(CHANNEL, key)
-    except redis.RedisError:
-        log.warning("could not publish purge of %s", key)
+    """Drop `key` (or PURGE_ALL) here at once and in every other process over pub/sub."""
     local_principals.drop(key)
+    try:
+        conn.publish(local_principals.channel, key)
+    except redis.RedisError:  # the time bound still holds: at most `hold` seconds
+        log.warning("could not publish purge of %s", key)

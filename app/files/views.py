@@ -1,16 +1,28 @@
-from flask import Response, request
+from flask import Response, current_app, g, request
 from app.common.api import Blueprint
 
 from app.common.auth import current_actor, user_or_staff_required
+from app.extensions import limiter
 from app.files import services
 from app.files.schemas import FileSchema, FileUploadFormSchema
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="文件上传")
 
 
+def _uploader_key():
+    """Uploads are limited per account, not per address (many users share a carrier NAT)."""
+    if "current_staff_id" in g:
+        return f"staff:{g.current_staff_id}"
+    return f"user:{g.current_user_id}"
+
+
 @blp.post("")
 @user_or_staff_required
-@blp.arguments(FileUploadFormSchema, location="form")
+@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], key_func=_uploader_key,
+               scope="upload")
+@blp.arguments(FileUploadFormSchema, location="form", content_type="multipart/form-data")
+@blp.errors(services.FileMissing, (services.FileMissing, "file_empty"), (413, "file_too_large"),
+            (415, "unsupported_file_type"))
 @blp.response(201, FileSchema)
 def upload(form):
     """上传文件(JPEG/PNG/PDF,multipart 字段 file 与 purpose)"""
@@ -18,6 +30,10 @@ def upload(form):
 
 
 @blp.get("/<int:file_id>")
+@blp.errors((404, "file_not_found"))
+@blp.doc(responses={"200": {"description": "文件内容", "content": {
+    content_type: {"schema": {"type": "string", "format": "binary"}}
+    for content_type in ("image/jpeg", "image/png", "application/pdf")}}})
 @user_or_staff_required
 def download(file_id):
     """下载文件(本人或工作人员)"""

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate
 
 from app.common.pagination import PageQuerySchema
 from app.common.validation import BaseSchema, Text
-from app.hospitals.models import DOCTOR_TITLES, HOSPITAL_LEVELS, PERIODS
+from app.hospitals.models import DOCTOR_TITLES, HOSPITAL_LEVELS, PERIODS, SCHEDULE_STATUSES
 
 REGION_CODE = r"^[1-9]\d{5}$"
 _region = validate.Regexp(REGION_CODE, error="地区编码应为 6 位数字")
@@ -16,6 +16,8 @@ _code = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
                         error="编号只能包含字母、数字、下划线和连字符")
 _phone = validate.Regexp(r"^[0-9+][0-9 ()+-]{2,31}$", error="电话格式不正确")
 _level = validate.OneOf(list(HOSPITAL_LEVELS), error="医院等级应为以下之一: {choices}")
+WINDOW_STATES = ("not_released", "open", "closed")  # app/hospitals/rules.py window_state
+CALENDAR_STATES = WINDOW_STATES + ("full", "stopped", "none")
 
 
 def _date(metadata=None, **kwargs):
@@ -55,7 +57,7 @@ class HospitalSchema(BaseSchema):
     id = fields.Integer()
     code = fields.String()
     name = fields.String()
-    level = fields.String()
+    level = fields.String(validate=_level)
     level_name = fields.String()
     province_code = fields.String()
     city_code = fields.String()
@@ -99,7 +101,7 @@ class DepartmentRefSchema(BaseSchema):
 class CalendarDaySchema(BaseSchema):
     date = _date()
     weekday = fields.String(metadata={"example": "周一"})
-    state = fields.String(metadata={
+    state = fields.String(validate=validate.OneOf(CALENDAR_STATES), metadata={
         "description": "not_released 未放号 / open 可预约 / full 约满 / stopped 停诊 / "
                        "none 无排班 / closed 已停止预约"})
     available = fields.Integer()
@@ -126,14 +128,15 @@ class DayScheduleSchema(BaseSchema):
     department_id = fields.Integer()
     department_name = fields.String()
     doctor = fields.Nested(ScheduleDoctorSchema)
-    period = fields.String()
+    period = fields.String(validate=validate.OneOf(list(PERIODS)))
     period_name = fields.String()
     start_time = _clock()
     end_time = _clock()
     fee_fen = fields.Integer()
     total = fields.Integer()
     available = fields.Integer()
-    status = fields.String(metadata={"description": "open 出诊 / stopped 停诊"})
+    status = fields.String(validate=validate.OneOf(SCHEDULE_STATUSES),
+                           metadata={"description": "open 出诊 / stopped 停诊"})
     stop_reason = fields.String(allow_none=True)
     bookable = fields.Boolean()
 
@@ -143,7 +146,8 @@ class DaySchedulesSchema(BaseSchema):
     department = fields.Nested(DepartmentRefSchema)
     date = _date()
     weekday = fields.String()
-    state = fields.String(metadata={"description": "该日的预约窗口: not_released / open / closed"})
+    state = fields.String(validate=validate.OneOf(WINDOW_STATES),
+                          metadata={"description": "该日的预约窗口: not_released / open / closed"})
     release_at = fields.String(metadata={"format": "date-time"})
     stop_at = fields.String(metadata={"format": "date-time"})
     items = fields.List(fields.Nested(DayScheduleSchema))
@@ -152,7 +156,7 @@ class DaySchedulesSchema(BaseSchema):
 class HospitalRefSchema(BaseSchema):
     id = fields.Integer()
     name = fields.String()
-    level = fields.String()
+    level = fields.String(validate=_level)
     level_name = fields.String()
 
 

@@ -96,8 +96,7 @@ class ScheduleTotalBelowBooked(Conflict):
     message = "号源总数不能少于已预约的 {booked} 个"
 
 
-def _invalid(field, message, code="validation_error"):
-    return ValidationFailed(message, code=code, details={field: [message]})
+_invalid = ValidationFailed.for_field
 
 
 def _local_now(now: datetime | None) -> datetime:
@@ -123,7 +122,7 @@ def region_column(region: str):
     return Hospital.district_code
 
 
-def list_hospitals(keyword: str | None = None, level: str | None = None,
+def list_hospitals(*, keyword: str | None = None, level: str | None = None,
                    region: str | None = None, page: int = 1, page_size: int = 20) -> dict:
     """Active hospitals, best level first, then by name."""
     keyword = (keyword or "").strip() or None
@@ -154,7 +153,7 @@ def _hospital_summary(hospital: Hospital) -> dict:
             "phone": hospital.phone}
 
 
-def get_hospital(hospital_id: int) -> dict:
+def get_hospital(*, hospital_id: int) -> dict:
     """An active hospital with its booking rules and department tree."""
     return cache.cached_catalogue(f"hospital:{hospital_id}", lambda: _hospital_detail(hospital_id))
 
@@ -222,14 +221,24 @@ def _department_scope(detail: dict, department_id: int):
 _NO_SCHEDULES = {"open": 0, "stopped": 0, "total": 0, "available": 0}
 
 
-def get_department_calendar(hospital_id: int, department_id: int,
+def _department_window(hospital_id: int, department_id: int, now: datetime | None):
+    """What a department's calendar and day views start from: the hospital's (cached) detail,
+    the department's scope, the booking rules and the window's days, and the local now."""
+    detail = get_hospital(hospital_id=hospital_id)
+    reference, department_ids, names = _department_scope(detail, department_id)
+    hospital = _booking_rules(detail)
+    now = _local_now(now)
+    return SimpleNamespace(detail=detail, reference=reference, department_ids=department_ids,
+                           names=names, hospital=hospital, now=now,
+                           days=rules.window_days(hospital, now))
+
+
+def get_department_calendar(*, hospital_id: int, department_id: int,
                             now: datetime | None = None) -> dict:
     """Each day of the hospital's booking window with the department's summed slot counts."""
-    now = _local_now(now)
-    detail = get_hospital(hospital_id)
-    reference, department_ids, _names = _department_scope(detail, department_id)
-    hospital = _booking_rules(detail)
-    days = rules.window_days(hospital, now)
+    scope = _department_window(hospital_id, department_id, now)
+    detail, reference, department_ids = scope.detail, scope.reference, scope.department_ids
+    hospital, now, days = scope.hospital, scope.now, scope.days
     pairs = {cache.aggregate_key(d, day): (d, day) for d in department_ids for day in days}
     counts = cache.cached_counts(list(pairs), lambda missing: _aggregates(missing, pairs))
     calendar = []
@@ -279,14 +288,12 @@ def _aggregates(missing_keys: list[str], pairs: dict) -> dict:
     return {key: found.get(pairs[key], dict(_NO_SCHEDULES)) for key in missing_keys}
 
 
-def list_day_schedules(hospital_id: int, department_id: int, day: date,
+def list_day_schedules(*, hospital_id: int, department_id: int, day: date,
                        now: datetime | None = None) -> dict:
     """The doctors' clinics of one day in a department (a top-level one: all its children)."""
-    now = _local_now(now)
-    detail = get_hospital(hospital_id)
-    reference, department_ids, names = _department_scope(detail, department_id)
-    hospital = _booking_rules(detail)
-    window = rules.window_days(hospital, now)
+    scope = _department_window(hospital_id, department_id, now)
+    detail, reference, department_ids = scope.detail, scope.reference, scope.department_ids
+    names, hospital, now, window = scope.names, scope.hospital, scope.now, scope.days
     if day not in window:
         message = f"只能查询 {window[0].isoformat()} 至 {window[-1].isoformat()} 的排班"
         raise DateOutOfWindow(message, details={"date": [message], "from": window[0].isoformat(),
@@ -333,7 +340,7 @@ def _day_rows(missing_keys: list[str], keys: dict, day: date) -> dict:
 
 # ---- public: doctors -------------------------------------------------------------------------
 
-def get_doctor(doctor_id: int) -> dict:
+def get_doctor(*, doctor_id: int) -> dict:
     return cache.cached_catalogue(f"doctor:{doctor_id}", lambda: _doctor_detail(doctor_id))
 
 
@@ -408,7 +415,7 @@ def _hospital_for_staff(hospital_id: int) -> Hospital:
     return hospital
 
 
-def create_hospital(actor: StaffUser, data: dict) -> Hospital:
+def create_hospital(actor: StaffUser, *, data: dict) -> Hospital:
     require_role(actor, "operator")
     data = _load(HospitalCreateSchema, data)
     values = {name: _column_default(Hospital, name) for name in _RULE_FIELDS}
@@ -424,7 +431,7 @@ def create_hospital(actor: StaffUser, data: dict) -> Hospital:
     return hospital
 
 
-def update_hospital(actor: StaffUser, hospital_id: int, data: dict) -> Hospital:
+def update_hospital(actor: StaffUser, *, hospital_id: int, data: dict) -> Hospital:
     require_role(actor, "operator")
     data = _load(HospitalUpdateSchema, data)
     hospital = _hospital_for_staff(hospital_id)
@@ -445,7 +452,7 @@ def update_hospital(actor: StaffUser, hospital_id: int, data: dict) -> Hospital:
     return hospital
 
 
-def set_hospital_active(actor: StaffUser, hospital_id: int, active: bool) -> Hospital:
+def set_hospital_active(actor: StaffUser, *, hospital_id: int, active: bool) -> Hospital:
     """Enable or disable a hospital; a disabled one disappears from every public read."""
     require_role(actor, "operator")
     if not isinstance(active, bool):
@@ -460,7 +467,7 @@ def set_hospital_active(actor: StaffUser, hospital_id: int, active: bool) -> Hos
 
 # ---- staff: departments and doctors ----------------------------------------------------------
 
-def create_department(actor: StaffUser, hospital_id: int, data: dict) -> Department:
+def create_department(actor: StaffUser, *, hospital_id: int, data: dict) -> Department:
     """A top-level department (no parent_id) or a second-level one under a top-level one."""
     require_role(actor, "operator")
     data = _load(DepartmentCreateSchema, data)
@@ -491,7 +498,7 @@ def _department_of(hospital_id: int, department_id: int) -> Department:
     return department
 
 
-def create_doctor(actor: StaffUser, hospital_id: int, data: dict) -> Doctor:
+def create_doctor(actor: StaffUser, *, hospital_id: int, data: dict) -> Doctor:
     require_role(actor, "operator")
     data = _load(DoctorCreateSchema, data)
     hospital = _hospital_for_staff(hospital_id)
@@ -503,7 +510,7 @@ def create_doctor(actor: StaffUser, hospital_id: int, data: dict) -> Doctor:
     return doctor
 
 
-def update_doctor(actor: StaffUser, doctor_id: int, data: dict) -> Doctor:
+def update_doctor(actor: StaffUser, *, doctor_id: int, data: dict) -> Doctor:
     """Name, title, specialty, intro, avatar, or a move to another department of the hospital
     (the doctor's existing schedules stay where they are)."""
     require_role(actor, "operator")
@@ -522,7 +529,7 @@ def update_doctor(actor: StaffUser, doctor_id: int, data: dict) -> Doctor:
 
 # ---- staff: schedules ------------------------------------------------------------------------
 
-def create_schedule(actor: StaffUser, hospital_id: int, data: dict,
+def create_schedule(actor: StaffUser, *, hospital_id: int, data: dict,
                     now: datetime | None = None) -> Schedule:
     """A doctor's clinic on a date and period; all its slots start free (available = total)."""
     require_role(actor, "operator")
@@ -556,7 +563,7 @@ def create_schedule(actor: StaffUser, hospital_id: int, data: dict,
     return schedule
 
 
-def update_schedule_total(actor: StaffUser, schedule_id: int, total: int) -> Schedule:
+def update_schedule_total(actor: StaffUser, *, schedule_id: int, total: int) -> Schedule:
     """Change how many slots a clinic has. Never below what is already booked (total -
     available); the free count moves by the same difference, in one conditional UPDATE so a
     booking landing meanwhile is never lost."""

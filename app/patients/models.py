@@ -22,7 +22,8 @@ class Patient(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     alive: Mapped[bool | None] = mapped_column(Boolean, default=True)
-    name: Mapped[str] = mapped_column(String(32))
+    # names are personal data too: encrypted like the numbers (the attribute stays plaintext)
+    name: Mapped[str] = mapped_column("name_encrypted", EncryptedString(encrypted_length(32)))
     id_type: Mapped[str] = mapped_column(String(32))
     id_number_encrypted: Mapped[str] = mapped_column(EncryptedString(encrypted_length(32)))
     id_number_index: Mapped[str] = mapped_column(String(64), index=True)
@@ -33,7 +34,8 @@ class Patient(TimestampMixin, db.Model):
     is_insured: Mapped[bool] = mapped_column(Boolean, default=False)
     medical_card_no_encrypted: Mapped[str | None] = mapped_column(
         EncryptedString(encrypted_length(32)))
-    contact_name: Mapped[str | None] = mapped_column(String(32))
+    contact_name: Mapped[str | None] = mapped_column("contact_name_encrypted",
+                                                     EncryptedString(encrypted_length(32)))
     contact_phone_encrypted: Mapped[str | None] = mapped_column(
         EncryptedString(encrypted_length(20)))
     # caregiving details

@@ -47,6 +47,11 @@ class PatientCreateSchema(PatientWriteSchema):
         if missing:
             raise ValidationError(missing)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "id_type", "id_number", "phone"):  # so the API document says so
+            self.fields[name].required = True
+
 
 class PatientUpdateSchema(PatientWriteSchema):
     pass
@@ -57,20 +62,23 @@ class PatientSchema(BaseSchema):
 
     id = fields.Integer()
     name = fields.String()
-    id_type = fields.String()
-    id_number = fields.Function(lambda p: mask_id_number(p.id_number))
-    gender = fields.String()
+    id_type = fields.String(validate=validate.OneOf(list(ID_TYPES)))
+    id_number = fields.Function(lambda p: mask_id_number(p.id_number), metadata={"type": "string"})
+    gender = fields.String(validate=validate.OneOf(list(GENDERS)))
     birthday = fields.Date()
-    age = fields.Method("get_age")
-    phone = fields.Function(lambda p: mask_phone(p.phone))
+    age = fields.Method("get_age", metadata={"type": "integer"})
+    phone = fields.Function(lambda p: mask_phone(p.phone), metadata={"type": "string"})
     is_insured = fields.Boolean()
-    medical_card_no = fields.Function(lambda p: mask_id_number(p.medical_card_no))
-    contact_name = fields.String()
-    contact_phone = fields.Function(lambda p: mask_phone(p.contact_phone))
-    condition = fields.Function(lambda p: mask_text(p.condition))
-    hospital_name = fields.String()
-    ward = fields.String()
-    bed_no = fields.String()
+    medical_card_no = fields.Function(lambda p: mask_id_number(p.medical_card_no),
+                                      allow_none=True, metadata={"type": "string"})
+    contact_name = fields.String(allow_none=True)
+    contact_phone = fields.Function(lambda p: mask_phone(p.contact_phone), allow_none=True,
+                                    metadata={"type": "string"})
+    condition = fields.Function(lambda p: mask_text(p.condition), allow_none=True,
+                                metadata={"type": "string"})
+    hospital_name = fields.String(allow_none=True)
+    ward = fields.String(allow_none=True)
+    bed_no = fields.String(allow_none=True)
     created_at = LocalDateTime()
     updated_at = LocalDateTime()
 
@@ -87,6 +95,6 @@ class PatientEditViewSchema(PatientSchema):
 
     id_number = fields.String()
     phone = fields.String()
-    medical_card_no = fields.String()
-    contact_phone = fields.String()
-    condition = fields.String()
+    medical_card_no = fields.String(allow_none=True)
+    contact_phone = fields.String(allow_none=True)
+    condition = fields.String(allow_none=True)

@@ -19,25 +19,29 @@ class PatientLimitReached(Conflict):
     message = "每个账号最多添加 {limit} 位就诊人"
 
 
+class PatientNotFound(NotFound):
+    code = "patient_not_found"
+    message = "就诊人不存在"
+
+
 class PatientDuplicate(Conflict):
     code = "patient_duplicate"
     message = "该证件的就诊人已存在"
 
 
-def _invalid(field, message, code="validation_error"):
-    return ValidationFailed(message, code=code, details={field: [message]})
+_invalid = ValidationFailed.for_field
 
 
-def list_patients(actor: User, page: int, page_size: int) -> dict:
+def list_patients(actor: User, *, page: int = 1, page_size: int = 20) -> dict:
     statement = (select(Patient).where(Patient.user_id == actor.id, Patient.alive.is_(True))
                  .order_by(Patient.id))
     return paginate(statement, page, page_size)
 
 
-def get_patient(actor: User, patient_id: int) -> Patient:
+def get_patient(actor: User, *, patient_id: int) -> Patient:
     patient = db.session.get(Patient, patient_id)
     if patient is None or patient.user_id != actor.id or not patient.alive:
-        raise NotFound("就诊人不存在", code="patient_not_found")
+        raise PatientNotFound()
     return patient
 
 
@@ -76,10 +80,11 @@ def _apply_fields(patient: Patient, data: dict):
 
 
 def _ensure_unique(actor: User, patient: Patient):
-    clash = db.session.scalar(select(Patient.id).where(
-        Patient.user_id == actor.id, Patient.alive.is_(True),
-        Patient.id_number_index == patient.id_number_index,
-        Patient.id != (patient.id or 0)).limit(1))
+    with db.session.no_autoflush:  # flushing the edit first would hit the unique key: a 500
+        clash = db.session.scalar(select(Patient.id).where(
+            Patient.user_id == actor.id, Patient.alive.is_(True),
+            Patient.id_number_index == patient.id_number_index,
+            Patient.id != (patient.id or 0)).limit(1))
     if clash:
         raise PatientDuplicate()
 
@@ -95,7 +100,8 @@ def _apply_changes(actor: User, patient: Patient, data: dict):
         raise
 
 
-def create_patient(actor: User, data: dict) -> Patient:
+def create_patient(actor: User, **data) -> Patient:
+    """Fields as PatientCreateSchema loads them."""
     # Lock the account row so two concurrent adds cannot both pass the limit check.
     db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
     limit = _patients_limit()
@@ -112,15 +118,16 @@ def create_patient(actor: User, data: dict) -> Patient:
     return patient
 
 
-def update_patient(actor: User, patient_id: int, data: dict) -> Patient:
-    patient = get_patient(actor, patient_id)
-    _apply_changes(actor, patient, data)
+def update_patient(actor: User, *, patient_id: int, **changes) -> Patient:
+    """Only the fields given change (as PatientUpdateSchema loads them)."""
+    patient = get_patient(actor, patient_id=patient_id)
+    _apply_changes(actor, patient, changes)
     _commit_unique()
     return patient
 
 
-def delete_patient(actor: User, patient_id: int) -> None:
-    patient = get_patient(actor, patient_id)
+def delete_patient(actor: User, *, patient_id: int) -> None:
+    patient = get_patient(actor, patient_id=patient_id)
     patient.alive = None
     db.session.commit()
 
@@ -138,7 +145,7 @@ def _patients_limit():
     return current_app.config["PATIENTS_PER_ACCOUNT_MAX"]
 
 
-def find_patients_by_id_number(id_type: str, id_number: str):
+def find_patients_by_id_number(*, id_type: str, id_number: str):
     """Staff lookup through the blind index (no decryption of the whole table)."""
     index = cipher().blind_index(normalize_id_number(id_type, id_number), f"id:{id_type}")
     return db.session.scalars(select(Patient).where(Patient.id_number_index == index)).all()

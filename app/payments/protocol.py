@@ -4,6 +4,11 @@ Registrations (挂号) and care orders (陪护) each register one handler. The p
 the money and the WeChat conversation; the handler owns what the money means for its order.
 The hooks named on_* run inside the payments transaction (keep them to state changes and
 `jobs.enqueue_after_commit`); nothing in them may call out over the network.
+
+Lock order (docs/locking.md): the order's parent resource (schedule, caregiver), then the
+order, then the payment, then its refunds. Payments calls `lock_order` before it locks the
+payment row, so the on_* hooks find their rows already locked; `payment_terms` locks the order
+row itself (prepay locks the payment after it).
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,10 +34,16 @@ class PayableOrderType(Protocol):
     order_type: str
 
     def payment_terms(self, actor, order_id: int) -> PaymentTerms:
-        """The caller's own order, payable now, else NotFound (someone else's) or OrderNotPayable."""
+        """The caller's own order, payable now, else NotFound (someone else's) or OrderNotPayable.
+        Locks the order row (so prepay cannot race a cancel or the TTL close)."""
 
-    def on_paid(self, order_id: int, payment) -> None:
-        """The money arrived: move the order on (inside the transaction)."""
+    def lock_order(self, order_id: int) -> None:
+        """Take the order side's row locks in the house order: parent resource, then order."""
+
+    def on_paid(self, order_id: int, payment) -> bool:
+        """The money arrived: move the order on (inside the transaction). Return False (or
+        raise a Conflict) when the order can no longer take it (closed, cancelled, stopped
+        meanwhile): payments then refunds the payment in full and acknowledges WeChat."""
 
     def on_closed(self, order_id: int, payment) -> None:
         """Unpaid at its deadline, or cancelled before paying: release what the order held."""

@@ -21,6 +21,9 @@ class StaffUser(TimestampMixin, db.Model):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     official_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     last_login_at: Mapped[datetime | None]
+    # password guessing: consecutive failed logins (reset by a success) and the lock they earned
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
 
     def has_role(self, *roles):
         return self.role == "admin" or self.role in roles

@@ -2,13 +2,13 @@ from marshmallow import fields, validate
 
 from app.common.masking import mask_id_number
 from app.common.pagination import PageQuerySchema
-from app.common.validation import BaseSchema, LocalDateTime, Text
+from app.common.validation import BaseSchema, LocalDateTime, String, Text
 from app.staff.models import STAFF_ROLES
 
 
 class StaffLoginSchema(BaseSchema):
     username = Text(32, required=True, min_length=1)
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    password = String(required=True, validate=validate.Length(min=1, max=128))  # not trimmed
 
 
 class StaffSchema(BaseSchema):
@@ -35,12 +35,14 @@ class RealNameReviewSchema(BaseSchema):
     user_id = fields.Integer()
     name = fields.String()
     id_type = fields.String()
-    id_number = fields.Function(lambda r: mask_id_number(r.id_number))
+    id_number = fields.Function(lambda r: mask_id_number(r.id_number), metadata={"type": "string"})
     id_photo_file_id = fields.Integer()
-    status = fields.String()
-    reject_reason = fields.String()
+    status = fields.String(validate=validate.OneOf(["pending", "verified", "rejected"]))
+    reject_reason = fields.String(allow_none=True)
+    id_number_taken = fields.Boolean(metadata={
+        "description": "该证件号已在其他账号完成实名认证(通过时将自动驳回)"})
     created_at = LocalDateTime()
-    reviewed_at = LocalDateTime()
+    reviewed_at = LocalDateTime(allow_none=True)
 
 
 class RealNameDecisionSchema(BaseSchema):

@@ -1,6 +1,7 @@
 from app.common.api import Blueprint
 
 from app.common.auth import current_staff, staff_required
+from app.common.models import InvalidTransition
 from app.common.pagination import page_schema
 from app.extensions import limiter
 from app.staff import services
@@ -12,6 +13,7 @@ blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="å·¥ä
 
 
 @blp.post("/login")
+@blp.errors(services.BadCredentials, services.AccountLocked)
 @limiter.limit("10 per minute")
 @blp.arguments(StaffLoginSchema)
 @blp.response(200, StaffLoginResultSchema)
@@ -31,6 +33,7 @@ def real_name_reviews(query):
 
 
 @blp.post("/real-name-reviews/<int:verification_id>/decision")
+@blp.errors((404, "real_name_not_found"), (422, "reason_required"), InvalidTransition)
 @staff_required("reviewer")
 @blp.arguments(RealNameDecisionSchema)
 @blp.response(200, RealNameReviewSchema)
@@ -41,6 +44,7 @@ def decide_real_name(body, verification_id):
 
 
 @blp.post("/users/<int:user_id>/ban")
+@blp.errors((404, "user_not_found"), InvalidTransition)
 @staff_required("operator")
 @blp.arguments(BanUserSchema)
 @blp.response(200, UserSchema)
@@ -50,6 +54,7 @@ def ban_user(body, user_id):
 
 
 @blp.post("/users/<int:user_id>/unban")
+@blp.errors((404, "user_not_found"), InvalidTransition)
 @staff_required("operator")
 @blp.response(200, UserSchema)
 def unban_user(user_id):

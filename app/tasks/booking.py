@@ -1,26 +1,23 @@
 """Registration jobs (ids in, idempotent)."""
 from app.booking import services
+from app.common.jobs import job
 
 
-def refund_registration(registration_id: int, reason: str = "订单退款"):
-    return services.refund_registration(registration_id, reason)
-
-
-def close_registration(registration_id: int):
-    return services.close_registration(registration_id)
-
-
+@job
 def send_visit_reminders():
     return services.send_visit_reminders()
 
 
+@job
 def mark_no_shows():
     return services.mark_no_shows()
 
 
+@job
 def sweep_unpaid_registrations():
     return services.sweep_unpaid_without_payment()
 
 
+@job
 def rebuild_booking_gates():
     return services.rebuild_gates()

@@ -3,34 +3,34 @@ import logging
 
 from flask import current_app
 
+from app.common.jobs import job
+from app.extensions import db
 from app.payments import services
 from app.payments.models import Payment, Refund
 from app.payments.protocol import order_type
-from app.extensions import db
 
 log = logging.getLogger("app.tasks.payments")
 
 
+@job
 def close_expired_payment(payment_id: int):
-    """Delayed job at the payment's TTL."""
+    """Delayed job at the payment's TTL, and at once after a user cancel or 停诊."""
     return services.close_if_unpaid(payment_id)
 
 
+@job
 def sweep_expired_payments():
     """Cron backstop for close jobs lost with Redis (or a worker killed mid-job)."""
     outcomes = {}
     for payment_id in services.expired_payment_ids():
-        try:
-            outcomes[payment_id] = services.close_if_unpaid(payment_id)
-        except Exception:  # one bad payment must not stop the sweep
-            db.session.rollback()
-            log.exception("sweep: payment %s", payment_id)
-            outcomes[payment_id] = "error"
+        outcomes[payment_id] = _safely(services.close_if_unpaid, payment_id)
     return outcomes
 
 
+@job
 def reconcile_payments(older_than_seconds: int | None = None):
-    """Cron: ask WeChat about quiet unpaid payments and open refunds (lost notifications)."""
+    """Cron: ask WeChat about quiet unpaid payments and open refunds (lost notifications),
+    and send refunds whose backoff is over (lost retry jobs)."""
     if older_than_seconds is None:
         older_than_seconds = current_app.config["PAY_RECONCILE_AFTER_SECONDS"]
     outcomes = {}
@@ -42,18 +42,22 @@ def reconcile_payments(older_than_seconds: int | None = None):
 
 
 def _safely(function, object_id):
+    """One bad payment must not stop a sweep."""
     try:
         return function(object_id)
     except Exception:
         db.session.rollback()
-        log.exception("reconcile: %s(%s)", function.__name__, object_id)
+        log.exception("%s(%s)", function.__name__, object_id)
         return "error"
 
 
+@job
 def submit_refund(refund_id: int):
-    return services.submit_refund(refund_id, raise_errors=False)
+    """Send a reserved refund to WeChat; a refusal schedules the next attempt itself."""
+    return services.submit_refund(refund_id)
 
 
+@job
 def payment_succeeded(payment_id: int):
     """Follow-ups of a paid order (messages, points, hospital sync) through its order type."""
     payment = db.session.get(Payment, payment_id)
@@ -63,6 +67,7 @@ def payment_succeeded(payment_id: int):
     db.session.rollback()
 
 
+@job
 def refund_succeeded(refund_id: int):
     refund = db.session.get(Refund, refund_id)
     handler = order_type(refund.payment.order_type) if refund else None

@@ -2,10 +2,10 @@
 from sqlalchemy import select
 
 from app.common.identity import id_number_error, normalize_id_number
-from app.common.crypto import cipher
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.files.services import owned_file
+from app.notifications.services import notify
 from app.users.models import RealNameVerification, User
 
 
@@ -19,15 +19,19 @@ class RealNameAlreadyVerified(Conflict):
     message = "已完成实名认证,无需重复提交"
 
 
-class IdNumberTaken(Conflict):
-    code = "id_number_taken"
-    message = "该证件已被其他账号实名认证"
+class RealNameNotSubmitted(NotFound):
+    code = "real_name_not_submitted"
+    message = "尚未提交实名认证"
 
 
-def update_profile(actor: User, changes: dict) -> User:
-    for field in ("nickname", "avatar_url", "gender"):
-        if field in changes:
-            setattr(actor, field, changes[field])
+_KEEP = object()  # "not given": a PATCH changes only what it names
+
+
+def update_profile(actor: User, *, nickname=_KEEP, avatar_url=_KEEP, gender=_KEEP) -> User:
+    changes = {"nickname": nickname, "avatar_url": avatar_url, "gender": gender}
+    for field, value in changes.items():
+        if value is not _KEEP:
+            setattr(actor, field, value)
     db.session.commit()
     return actor
 
@@ -37,30 +41,39 @@ def latest_real_name(actor: User) -> RealNameVerification:
         select(RealNameVerification).where(RealNameVerification.user_id == actor.id)
         .order_by(RealNameVerification.id.desc()).limit(1))
     if record is None:
-        raise NotFound("尚未提交实名认证", code="real_name_not_submitted")
+        raise RealNameNotSubmitted()
     return record
 
 
-def submit_real_name(actor: User, data: dict) -> RealNameVerification:
+def submit_real_name(actor: User, *, name: str, id_type: str, id_number: str,
+                     id_photo_file_id: int) -> RealNameVerification:
     if actor.real_name_status == "verified":
         raise RealNameAlreadyVerified()
     if actor.real_name_status == "pending":
         raise RealNamePending()
-    id_number = normalize_id_number(data["id_type"], data["id_number"])
-    problem = id_number_error(data["id_type"], id_number)
+    id_number = normalize_id_number(id_type, id_number)
+    problem = id_number_error(id_type, id_number)
     if problem:
-        raise ValidationFailed(problem, code="invalid_id_number", details={"id_number": [problem]})
-    photo = owned_file(actor, data["id_photo_file_id"], purpose="id_photo")
-    index = cipher().blind_index(id_number, f"id:{data['id_type']}")
-    taken = db.session.scalar(select(RealNameVerification.id).where(
-        RealNameVerification.id_number_index == index,
-        RealNameVerification.status == "verified",
-        RealNameVerification.user_id != actor.id).limit(1))
-    if taken:
-        raise IdNumberTaken()
+        raise ValidationFailed.for_field("id_number", problem, code="invalid_id_number")
+    photo = owned_file(actor, id_photo_file_id, purpose="id_photo")
+    # a number already verified on another account is accepted like any other: answering
+    # differently would let anyone probe which ID numbers are registered. The review rejects
+    # it (app/staff/services.py review_real_name).
     record = RealNameVerification(user_id=actor.id, id_photo_file_id=photo.id, status="pending")
-    record.set_identity(data["name"], data["id_type"], id_number)
+    record.set_identity(name, id_type, id_number)
     db.session.add(record)
     actor.real_name_status = "pending"
     db.session.commit()
     return record
+
+
+def tell_real_name_reviewed(record: RealNameVerification) -> None:
+    """Inside the reviewer's transaction: the user's inbox says how the review ended, a
+    rejection with its reason so it can be fixed and sent again (no name, no ID number)."""
+    if record.status == "verified":
+        notify(record.user_id, "real_name_approved", "实名认证已通过",
+               "您的实名认证已通过审核,现在可以为就诊人预约挂号了。", "real_name", record.id)
+    elif record.status == "rejected":
+        notify(record.user_id, "real_name_rejected", "实名认证未通过",
+               f"您的实名认证未通过审核,原因:{record.reject_reason}。请修改后重新提交。",
+               "real_name", record.id)

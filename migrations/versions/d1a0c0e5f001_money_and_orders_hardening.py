@@ -17,8 +17,19 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # refusals are retried with the same out_refund_no: how often, and when next
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attempts', sa.Integer(), nullable=False,
+                                      server_default='0'))
+        batch_op.add_column(sa.Column('next_attempt_at', sa.DateTime(), nullable=True))
+    # 停诊 keeps its reason on every order it stopped or closed
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('stop_reason', sa.String(length=80), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.drop_column('stop_reason')
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_column('next_attempt_at')
+        batch_op.drop_column('attempts')

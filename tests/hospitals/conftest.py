@@ -82,7 +82,7 @@ def catalogue(staff):
     眼科 (no children), four doctors, and `schedule(...)` to add clinics. Rules of the first:
     7 days ahead, release 08:30, stop 15:00 the day before."""
     ids = {}
-    ids["h1"] = staff(services.create_hospital, HOSPITAL)
+    ids["h1"] = staff(services.create_hospital, data=HOSPITAL)
     for key, code, name, level, region in (
         ("h2", "T-SH01", "上海测试医院", "3B", ("310000", "310100", "310104")),
         ("h3", "T-GZ01", "广州越秀测试医院", "2A", ("440000", "440100", "440104")),
@@ -90,14 +90,14 @@ def catalogue(staff):
         ("h5", "T-BJ03", "北京停用测试医院", "3A", ("110000", "110100", "110101")),
         ("h6", "T-BJ04", "北京东城第二测试医院", "2A", ("110000", "110100", "110101")),
     ):
-        ids[key] = staff(services.create_hospital, {
+        ids[key] = staff(services.create_hospital, data={
             **HOSPITAL, "code": code, "name": name, "level": level, "province_code": region[0],
             "city_code": region[1], "district_code": region[2]})
-    staff(services.set_hospital_active, ids["h5"], False)
+    staff(services.set_hospital_active, hospital_id=ids["h5"], active=False)
 
     def department(hospital, code, name, parent=None, order=0):
-        return staff(services.create_department, ids[hospital],
-                     {"code": code, "name": name, "parent_id": parent, "sort_order": order})
+        return staff(services.create_department, hospital_id=ids[hospital],
+                     data={"code": code, "name": name, "parent_id": parent, "sort_order": order})
 
     ids["internal"] = department("h1", "NK", "内科", order=1)
     ids["cardio"] = department("h1", "NK-XXG", "心血管内科", ids["internal"], 1)
@@ -109,7 +109,7 @@ def catalogue(staff):
     ids["h2_cardio"] = department("h2", "NK-XXG", "心血管内科", ids["h2_internal"], 1)
 
     def doctor(hospital, department_key, name, title, specialty=None):
-        return staff(services.create_doctor, ids[hospital], {
+        return staff(services.create_doctor, hospital_id=ids[hospital], data={
             "department_id": ids[department_key], "name": name, "title": title,
             "specialty": specialty})
 
@@ -120,7 +120,7 @@ def catalogue(staff):
     ids["dr_h2"] = doctor("h2", "h2_cardio", "孙医生", "主任医师")
 
     def schedule(doctor_key, days_ahead, period="morning", total=20, fee_fen=5000, hospital="h1"):
-        return staff(services.create_schedule, ids[hospital], {
+        return staff(services.create_schedule, hospital_id=ids[hospital], data={
             "doctor_id": ids[doctor_key], "work_date": today() + timedelta(days=days_ahead),
             "period": period, "total": total, "fee_fen": fee_fen})
 

@@ -96,7 +96,8 @@ def test_department_must_belong_to_the_hospital(client, catalogue):
 
 
 def calendar(call, catalogue, department="cardio", now=None):
-    return call(services.get_department_calendar, catalogue["h1"], catalogue[department], now=now)
+    return call(services.get_department_calendar, hospital_id=catalogue["h1"],
+                department_id=catalogue[department], now=now)
 
 
 def test_calendar_over_http_lists_each_window_day(client, catalogue):
@@ -189,8 +190,9 @@ def test_calendar_full_stopped_none_and_top_level_aggregation(app, call, catalog
 
 
 def day_list(call, catalogue, days_ahead, department="cardio", now=None):
-    return call(services.list_day_schedules, catalogue["h1"], catalogue[department],
-                today() + timedelta(days=days_ahead), now=now)
+    return call(services.list_day_schedules, hospital_id=catalogue["h1"],
+                department_id=catalogue[department],
+                day=today() + timedelta(days=days_ahead), now=now)
 
 
 def test_day_schedules_with_doctors_and_bookable(client, app, call, catalogue, db_update):
@@ -271,7 +273,7 @@ def test_doctor_detail(client, catalogue, staff):
     unknown = client.get(f"{API}/doctors/999999")
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "doctor_not_found"
     # a doctor of a disabled hospital is not shown
-    staff(services.set_hospital_active, catalogue["h1"], False)
+    staff(services.set_hospital_active, hospital_id=catalogue["h1"], active=False)
     hidden = client.get(f"{API}/doctors/{catalogue['dr_zhang']}")
     assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "doctor_not_found"
 

@@ -15,11 +15,11 @@ from tests.hospitals.conftest import HOSPITAL, today
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
-def refused(app, staff, fn, *args, status, code, field=None, role="operator"):
+def refused(app, staff, fn, *, status, code, field=None, role="operator", **arguments):
     staff.ensure(role)
     before = row_counts(app)
     with pytest.raises(AppError) as excinfo:
-        staff(fn, *args, role=role)
+        staff(fn, role=role, **arguments)
     error = excinfo.value
     assert (error.status, error.code) == (status, code), (error.status, error.code,
                                                           error.message, error.details)
@@ -32,16 +32,16 @@ def refused(app, staff, fn, *args, status, code, field=None, role="operator"):
 
 
 def test_only_operators_and_admins_maintain_the_catalogue(app, staff):
-    refused(app, staff, services.create_hospital, HOSPITAL, role="reviewer", status=403,
+    refused(app, staff, services.create_hospital, data=HOSPITAL, role="reviewer", status=403,
             code="forbidden")
     with pytest.raises(AppError):
-        staff(services.create_hospital, None, role="reviewer")
-    assert staff(services.create_hospital, HOSPITAL, role="admin")
-    assert staff(services.create_hospital, {**HOSPITAL, "code": "T-2"}, role="operator")
+        staff(services.create_hospital, data=None, role="reviewer")
+    assert staff(services.create_hospital, data=HOSPITAL, role="admin")
+    assert staff(services.create_hospital, data={**HOSPITAL, "code": "T-2"}, role="operator")
 
 
 def test_create_hospital_defaults_and_validation(app, staff):
-    hospital_id = staff(services.create_hospital, HOSPITAL)
+    hospital_id = staff(services.create_hospital, data=HOSPITAL)
     with app.app_context():
         hospital = db.session.get(Hospital, hospital_id)
         assert (hospital.is_active, hospital.booking_days_ahead, hospital.release_time,
@@ -74,19 +74,19 @@ def test_create_hospital_defaults_and_validation(app, staff):
         ({"code": "t-bj01"}, 409, "hospital_code_taken", None),  # case-insensitive, as MySQL
     ]
     for overrides, status, code, field in cases:
-        refused(app, staff, services.create_hospital, {**HOSPITAL, **overrides},
+        refused(app, staff, services.create_hospital, data={**HOSPITAL, **overrides},
                 status=status, code=code, field=field)
-    missing = refused(app, staff, services.create_hospital, {"code": "X"}, status=422,
+    missing = refused(app, staff, services.create_hospital, data={"code": "X"}, status=422,
                       code="validation_error")
     assert {"name", "level", "province_code", "address", "phone"} <= set(missing.details)
-    refused(app, staff, services.create_hospital, ["not", "a", "dict"], status=422,
+    refused(app, staff, services.create_hospital, data=["not", "a", "dict"], status=422,
             code="validation_error")
 
 
 def test_update_hospital_and_switch_it_off_and_on(app, staff, client):
-    hospital_id = staff(services.create_hospital, HOSPITAL)
-    other = staff(services.create_hospital, {**HOSPITAL, "code": "T-OTHER"})
-    staff(services.update_hospital, hospital_id, {
+    hospital_id = staff(services.create_hospital, data=HOSPITAL)
+    other = staff(services.create_hospital, data={**HOSPITAL, "code": "T-OTHER"})
+    staff(services.update_hospital, hospital_id=hospital_id, data={
         "name": "京华新院区", "level": "3B", "province_code": "310000", "city_code": "310100",
         "district_code": "310104", "booking_days_ahead": 14, "release_time": "07:30",
         "cancel_time": "12:00", "notice": None})
@@ -96,46 +96,50 @@ def test_update_hospital_and_switch_it_off_and_on(app, staff, client):
                 hospital.release_time, hospital.cancel_time, hospital.notice) == (
             "京华新院区", "3B", "310100", 14, time(7, 30), time(12, 0), None)
         db.session.remove()
-    refused(app, staff, services.update_hospital, hospital_id, {"code": "T-OTHER"},
+    refused(app, staff, services.update_hospital, hospital_id=hospital_id, data={"code": "T-OTHER"},
             status=409, code="hospital_code_taken")
-    refused(app, staff, services.update_hospital, hospital_id, {"district_code": "110101"},
+    refused(app, staff, services.update_hospital, hospital_id=hospital_id,
+            data={"district_code": "110101"},
             status=422, code="invalid_region_code", field="district_code")
-    refused(app, staff, services.update_hospital, hospital_id, {"cancel_days_before": 20},
+    refused(app, staff, services.update_hospital, hospital_id=hospital_id,
+            data={"cancel_days_before": 20},
             status=422, code="invalid_booking_rules")
-    refused(app, staff, services.update_hospital, 999999, {"name": "不存在的医院"},
+    refused(app, staff, services.update_hospital, hospital_id=999999, data={"name": "不存在的医院"},
             status=404, code="hospital_not_found")
-    refused(app, staff, services.update_hospital, hospital_id, {"is_active": False},
+    refused(app, staff, services.update_hospital, hospital_id=hospital_id,
+            data={"is_active": False},
             status=422, code="validation_error")  # switching off has its own service
     assert client.get(f"/api/v1/hospitals/{other}").status_code == 200
-    staff(services.set_hospital_active, other, False)
+    staff(services.set_hospital_active, hospital_id=other, active=False)
     assert client.get(f"/api/v1/hospitals/{other}").status_code == 404
-    staff(services.set_hospital_active, other, True)
+    staff(services.set_hospital_active, hospital_id=other, active=True)
     assert client.get(f"/api/v1/hospitals/{other}").status_code == 200
-    refused(app, staff, services.set_hospital_active, other, "no", status=422,
+    refused(app, staff, services.set_hospital_active, hospital_id=other, active="no", status=422,
             code="validation_error")
-    refused(app, staff, services.set_hospital_active, 999999, True, status=404,
+    refused(app, staff, services.set_hospital_active, hospital_id=999999, active=True, status=404,
             code="hospital_not_found")
 
 
 def test_departments_have_at_most_two_levels(app, staff, catalogue):
-    refused(app, staff, services.create_department, catalogue["h1"],
-            {"code": "X", "name": "三级科室", "parent_id": catalogue["cardio"]},
+    refused(app, staff, services.create_department, hospital_id=catalogue["h1"],
+            data={"code": "X", "name": "三级科室", "parent_id": catalogue["cardio"]},
             status=422, code="invalid_parent_department", field="parent_id")
-    refused(app, staff, services.create_department, catalogue["h1"],
-            {"code": "X", "name": "别院的下级", "parent_id": catalogue["h2_internal"]},
+    refused(app, staff, services.create_department, hospital_id=catalogue["h1"],
+            data={"code": "X", "name": "别院的下级", "parent_id": catalogue["h2_internal"]},
             status=422, code="invalid_parent_department", field="parent_id")
-    refused(app, staff, services.create_department, catalogue["h1"],
-            {"code": "X", "name": "无此上级", "parent_id": 999999},
+    refused(app, staff, services.create_department, hospital_id=catalogue["h1"],
+            data={"code": "X", "name": "无此上级", "parent_id": 999999},
             status=422, code="invalid_parent_department")
-    refused(app, staff, services.create_department, catalogue["h1"],
-            {"code": "nk-xxg", "name": "重复编号"}, status=409, code="department_code_taken")
-    refused(app, staff, services.create_department, catalogue["h1"],
-            {"code": "X", "name": "科"}, status=422, code="validation_error", field="name")
-    refused(app, staff, services.create_department, 999999, {"code": "X", "name": "无医院"},
+    refused(app, staff, services.create_department, hospital_id=catalogue["h1"],
+            data={"code": "nk-xxg", "name": "重复编号"}, status=409, code="department_code_taken")
+    refused(app, staff, services.create_department, hospital_id=catalogue["h1"],
+            data={"code": "X", "name": "科"}, status=422, code="validation_error", field="name")
+    refused(app, staff, services.create_department, hospital_id=999999,
+            data={"code": "X", "name": "无医院"},
             status=404, code="hospital_not_found")
     # the same code in another hospital is fine, and a child under a top-level one works
-    child = staff(services.create_department, catalogue["h2"],
-                  {"code": "NK-XH", "name": "消化内科", "parent_id": catalogue["h2_internal"]})
+    child = staff(services.create_department, hospital_id=catalogue["h2"],
+                  data={"code": "NK-XH", "name": "消化内科", "parent_id": catalogue["h2_internal"]})
     with app.app_context():
         assert db.session.get(Department, child).parent_id == catalogue["h2_internal"]
         db.session.remove()
@@ -143,25 +147,27 @@ def test_departments_have_at_most_two_levels(app, staff, catalogue):
 
 def test_doctors_titles_and_departments(app, staff, catalogue):
     doctor = {"department_id": catalogue["cardio"], "name": "钱医生", "title": "主任医师"}
-    refused(app, staff, services.create_doctor, catalogue["h1"], {**doctor, "title": "教授"},
+    refused(app, staff, services.create_doctor, hospital_id=catalogue["h1"],
+            data={**doctor, "title": "教授"},
             status=422, code="validation_error", field="title")
-    refused(app, staff, services.create_doctor, catalogue["h1"],
-            {**doctor, "department_id": catalogue["h2_cardio"]},
+    refused(app, staff, services.create_doctor, hospital_id=catalogue["h1"],
+            data={**doctor, "department_id": catalogue["h2_cardio"]},
             status=422, code="invalid_department", field="department_id")
-    refused(app, staff, services.create_doctor, catalogue["h1"],
-            {**doctor, "avatar_url": "javascript:alert(1)"}, status=422, code="validation_error",
-            field="avatar_url")
-    refused(app, staff, services.create_doctor, catalogue["h1"], {"name": "缺字段"},
+    refused(app, staff, services.create_doctor, hospital_id=catalogue["h1"],
+            data={**doctor, "avatar_url": "javascript:alert(1)"}, status=422,
+            code="validation_error", field="avatar_url")
+    refused(app, staff, services.create_doctor, hospital_id=catalogue["h1"], data={"name": "缺字段"},
             status=422, code="validation_error")
-    doctor_id = staff(services.create_doctor, catalogue["h1"],
-                      {**doctor, "specialty": "高血压", "avatar_url": "https://img.example/a.png"})
-    staff(services.update_doctor, doctor_id, {"title": "副主任医师",
-                                              "department_id": catalogue["gastro"]})
-    refused(app, staff, services.update_doctor, doctor_id, {"title": "神医"},
+    doctor_id = staff(services.create_doctor, hospital_id=catalogue["h1"],
+                      data={**doctor, "specialty": "高血压",
+                            "avatar_url": "https://img.example/a.png"})
+    staff(services.update_doctor, doctor_id=doctor_id,
+          data={"title": "副主任医师", "department_id": catalogue["gastro"]})
+    refused(app, staff, services.update_doctor, doctor_id=doctor_id, data={"title": "神医"},
             status=422, code="validation_error")
-    refused(app, staff, services.update_doctor, doctor_id,
-            {"department_id": catalogue["h2_cardio"]}, status=422, code="invalid_department")
-    refused(app, staff, services.update_doctor, 999999, {"title": "医师"},
+    refused(app, staff, services.update_doctor, doctor_id=doctor_id,
+            data={"department_id": catalogue["h2_cardio"]}, status=422, code="invalid_department")
+    refused(app, staff, services.update_doctor, doctor_id=999999, data={"title": "医师"},
             status=404, code="doctor_not_found")
     with app.app_context():
         saved = db.session.get(Doctor, doctor_id)
@@ -190,11 +196,12 @@ def test_create_schedule_rules(app, staff, catalogue):
         ({"start_time": "12:00", "end_time": "08:00"}, 422, "invalid_schedule_time", "end_time"),
     ]
     for overrides, status, code, field in cases:
-        refused(app, staff, services.create_schedule, catalogue["h1"], {**good, **overrides},
+        refused(app, staff, services.create_schedule, hospital_id=catalogue["h1"],
+                data={**good, **overrides},
                 status=status, code=code, field=field)
-    refused(app, staff, services.create_schedule, 999999, good, status=404,
+    refused(app, staff, services.create_schedule, hospital_id=999999, data=good, status=404,
             code="hospital_not_found")
-    schedule_id = staff(services.create_schedule, catalogue["h1"], good)
+    schedule_id = staff(services.create_schedule, hospital_id=catalogue["h1"], data=good)
     with app.app_context():
         schedule = db.session.get(Schedule, schedule_id)
         assert (schedule.total, schedule.available, schedule.status, schedule.numbers_issued,
@@ -202,19 +209,19 @@ def test_create_schedule_rules(app, staff, catalogue):
                 schedule.hospital_id) == (20, 20, "open", 0, time(8), time(12),
                                           catalogue["cardio"], catalogue["h1"])
         db.session.remove()
-    duplicate = refused(app, staff, services.create_schedule, catalogue["h1"],
-                        {**good, "total": 5}, status=409, code="schedule_exists")
+    duplicate = refused(app, staff, services.create_schedule, hospital_id=catalogue["h1"],
+                        data={**good, "total": 5}, status=409, code="schedule_exists")
     assert duplicate.details == {"schedule_id": schedule_id}
-    afternoon = staff(services.create_schedule, catalogue["h1"],
-                      {**good, "period": "afternoon", "start_time": "14:00"})
+    afternoon = staff(services.create_schedule, hospital_id=catalogue["h1"],
+                      data={**good, "period": "afternoon", "start_time": "14:00"})
     with app.app_context():
         saved = db.session.get(Schedule, afternoon)
         assert (saved.start_time, saved.end_time) == (time(14), time(17))
         db.session.remove()
     # the day the staff member stands on may be passed in (as tests do)
     from tests.hospitals.conftest import at
-    assert staff(services.create_schedule, catalogue["h1"],
-                 {**good, "work_date": today().isoformat()}, now=at(today(), 9))
+    assert staff(services.create_schedule, hospital_id=catalogue["h1"],
+                 data={**good, "work_date": today().isoformat()}, now=at(today(), 9))
 
 
 def test_update_schedule_total_never_below_what_is_booked(app, staff, catalogue, db_update,
@@ -224,13 +231,15 @@ def test_update_schedule_total_never_below_what_is_booked(app, staff, catalogue,
     url = (f"/api/v1/hospitals/{catalogue['h1']}/departments/{catalogue['cardio']}/schedules"
            f"?date={(today() + timedelta(days=2)).isoformat()}")
     assert client.get(url).get_json()["items"][0]["available"] == 15
-    error = refused(app, staff, services.update_schedule_total, schedule_id, 4, status=409,
+    error = refused(app, staff, services.update_schedule_total, schedule_id=schedule_id, total=4,
+                    status=409,
                     code="schedule_total_below_booked")
     assert error.details == {"booked": 5} and "5" in error.message
     for bad in (0, 1001, "many", None):
-        refused(app, staff, services.update_schedule_total, schedule_id, bad, status=422,
+        refused(app, staff, services.update_schedule_total, schedule_id=schedule_id, total=bad,
+                status=422,
                 code="validation_error")
-    refused(app, staff, services.update_schedule_total, 999999, 10, status=404,
+    refused(app, staff, services.update_schedule_total, schedule_id=999999, total=10, status=404,
             code="schedule_not_found")
 
     def saved():
@@ -240,10 +249,10 @@ def test_update_schedule_total_never_below_what_is_booked(app, staff, catalogue,
             db.session.remove()
         return values
 
-    staff(services.update_schedule_total, schedule_id, 5)
+    staff(services.update_schedule_total, schedule_id=schedule_id, total=5)
     assert saved() == (5, 0)
     assert client.get(url).get_json()["items"][0]["available"] == 0  # at once, not in 1 s
-    staff(services.update_schedule_total, schedule_id, 30)
+    staff(services.update_schedule_total, schedule_id=schedule_id, total=30)
     assert saved() == (30, 25)
     assert client.get(url).get_json()["items"][0]["available"] == 25
     # the booking module's Redis gate follows the new count
@@ -254,6 +263,7 @@ def test_update_schedule_total_never_below_what_is_booked(app, staff, catalogue,
         db.session.get(Schedule, schedule_id).stop("停诊")
         db.session.commit()
         db.session.remove()
-    refused(app, staff, services.update_schedule_total, schedule_id, 40, status=409,
+    refused(app, staff, services.update_schedule_total, schedule_id=schedule_id, total=40,
+            status=409,
             code="schedule_stopped")
     assert saved() == (30, 25)

@@ -76,3 +76,57 @@ def sim_mode(app, **settings):
     response = requests.post(app.config["WECHATPAY_GATEWAY"] + "/_control/notifications",
                              json=settings, timeout=10)
     assert response.status_code == 200, response.text
+
+
+def run_jobs(app, scheduler=False):
+    """Run every queued job in this process, as `flask worker --burst` would (jobs a job
+    enqueues run too); with `scheduler`, delayed jobs that are due are moved in first."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from app.extensions import redis_client
+
+    with app.app_context():
+        SimpleWorker(["default"], connection=redis_client.conn,
+                     serializer=JSONSerializer).work(burst=True, with_scheduler=scheduler)
+        db.session.remove()
+
+
+def wait_for(predicate, seconds=10):
+    """Poll a condition (the simulator answers and notifies from other threads)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def sim_transaction(app, out_trade_no):
+    """The simulator's own record of a transaction and its refunds."""
+    response = requests.get(f"{app.config['WECHATPAY_GATEWAY']}/_control/transactions/"
+                            f"{out_trade_no}", timeout=10)
+    return response.json() if response.status_code == 200 else None
+
+
+def jobs_named(app, name, registry="queued"):
+    """Jobs of one function in the queue, or among those a worker finished."""
+    from rq import Queue
+    from rq.job import Job
+    from rq.registry import FinishedJobRegistry
+    from rq.serializers import JSONSerializer
+
+    from app.extensions import redis_client
+
+    with app.app_context():
+        conn = redis_client.conn
+        if registry == "queued":
+            found = Queue("default", connection=conn, serializer=JSONSerializer).jobs
+        else:
+            ids = FinishedJobRegistry("default", connection=conn,
+                                      serializer=JSONSerializer).get_job_ids()
+            found = [job for job in Job.fetch_many(ids, connection=conn,
+                                                   serializer=JSONSerializer) if job]
+        return [job for job in found if job.func_name == name]

@@ -54,7 +54,7 @@ class DemoOrderType:
     def on_refunded(self, order_id, payment, refund):
         order = db.session.get(DemoOrder, order_id, with_for_update=True)
         order.refunded_fen += refund.amount_fen
-        if payment.status == "refunded":
+        if payment.status == "refunded" and order.paid_hooks:  # it took the money
             order.status = "refunded"
 
     def after_paid(self, order_id, payment_id):

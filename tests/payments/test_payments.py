@@ -8,7 +8,8 @@ from rq.serializers import JSONSerializer
 
 from app.extensions import db, redis_client
 from tests.conftest import row_counts
-from tests.payments.conftest import (order_state, payment_state, prepay, sim_mode, sim_pay)
+from tests.payments.conftest import (jobs_named, order_state, payment_state, prepay, run_jobs,
+                                     sim_mode, sim_pay, sim_transaction, wait_for)
 
 
 def follow_up_jobs(app, name="app.tasks.payments.payment_succeeded"):
@@ -109,7 +110,6 @@ def _expire_now(app, payment_id):
 
 
 def test_unpaid_order_closes_at_its_ttl_through_the_delayed_job(client, app, alice, make_order):
-    from rq import SimpleWorker
     from rq.registry import ScheduledJobRegistry
 
     app.config["PAYMENT_TTL_SECONDS"] = 1
@@ -123,11 +123,13 @@ def test_unpaid_order_closes_at_its_ttl_through_the_delayed_job(client, app, ali
         conn = redis_client.conn
         registry = ScheduledJobRegistry("default", connection=conn, serializer=JSONSerializer)
         assert registry.get_job_ids() == [f"payment-close-{payment_id}"]
-        time.sleep(3.2)  # the job is due 2 s after the 1 s TTL
-        worker = SimpleWorker(["default"], connection=conn, serializer=JSONSerializer)
-        worker.work(burst=True, with_scheduler=True)
         db.session.remove()
-    assert payment_state(app, payment_id)["status"] == "closed"
+
+    def worker_closed_it():  # the job is due 2 s after the 1 s TTL
+        run_jobs(app, scheduler=True)
+        return payment_state(app, payment_id)["status"] == "closed"
+
+    assert wait_for(worker_closed_it, seconds=15)
     assert order_state(app, order_id) == {"status": "closed", "paid_hooks": 0,
                                           "closed_hooks": 1, "refunded_fen": 0}
     # WeChat closed it too: paying now is refused there
@@ -180,13 +182,7 @@ def _paid_order(client, app, user, make_order, amount):
     return order_id, body["payment"]["id"]
 
 
-def _wait_for(predicate, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+_wait_for = wait_for  # the booking tests import it from here
 
 
 def test_partial_then_full_refund(client, app, alice, make_order, staff_factory):
@@ -196,6 +192,9 @@ def test_partial_then_full_refund(client, app, alice, make_order, staff_factory)
     first = client.post(url, json={"amount_fen": 300, "reason": "部分退款"},
                         headers=operator["headers"])
     assert first.status_code == 201, first.get_json()
+    assert first.get_json()["status"] == "processing"  # the worker asks WeChat
+    assert payment_state(app, payment_id)["status"] == "refunding"
+    run_jobs(app)
     assert _wait_for(lambda: payment_state(app, payment_id)["status"] == "partially_refunded")
     over = client.post(url, json={"amount_fen": 701, "reason": "超额"}, headers=operator["headers"])
     assert over.status_code == 409 and over.get_json()["error"]["code"] == "refund_exceeds_paid"
@@ -203,6 +202,7 @@ def test_partial_then_full_refund(client, app, alice, make_order, staff_factory)
     rest = client.post(url, json={"amount_fen": 700, "reason": "余额退款"},
                        headers=operator["headers"])
     assert rest.status_code == 201
+    run_jobs(app)
     assert _wait_for(lambda: payment_state(app, payment_id)["status"] == "refunded")
     state = payment_state(app, payment_id)
     assert state["refunded_fen"] == 1000
@@ -234,6 +234,7 @@ def test_concurrent_refunds_never_exceed_the_paid_amount(client, app, alice, mak
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [201] * 3 + [409] * 7
+    run_jobs(app)
     assert _wait_for(lambda: payment_state(app, payment_id)["refunded_fen"] == 90)
     state = payment_state(app, payment_id)
     assert state["status"] == "partially_refunded"
@@ -249,11 +250,12 @@ def test_refund_notification_before_the_refund_api_answers(client, app, alice, m
                            json={"amount_fen": 400, "reason": "患者取消"},
                            headers=operator["headers"])
     assert response.status_code == 201, response.get_json()
-    assert response.get_json()["status"] == "succeeded"  # settled by the early notification
+    assert response.get_json()["status"] == "processing"
+    run_jobs(app)  # the job's refund call is answered after the notification settled it
     state = payment_state(app, payment_id)
     assert state["status"] == "refunded" and state["refunded_fen"] == 400
     assert state["refunds"] == [(400, "succeeded")]
-    assert len(follow_up_jobs(app, "app.tasks.payments.refund_succeeded")) == 1
+    assert len(jobs_named(app, "app.tasks.payments.refund_succeeded", "finished")) == 1
 
 
 def test_lost_refund_notification_is_settled_by_reconciliation(client, app, alice, make_order,
@@ -267,7 +269,11 @@ def test_lost_refund_notification_is_settled_by_reconciliation(client, app, alic
                            json={"amount_fen": 150, "reason": "部分退款"},
                            headers=operator["headers"])
     assert response.status_code == 201
-    time.sleep(0.3)
+    run_jobs(app)
+    out_trade_no = payment_state(app, payment_id)["out_trade_no"]
+    # WeChat settled it (and its notification was dropped): we still do not know
+    assert wait_for(lambda: [r["status"] for r in sim_transaction(app, out_trade_no)["refunds"]]
+                    == ["SUCCESS"])
     assert payment_state(app, payment_id)["status"] == "refunding"
     with app.app_context():
         outcomes = reconcile_payments(older_than_seconds=0)
@@ -302,14 +308,14 @@ def test_refunding_an_unpaid_or_unknown_payment_is_refused(client, app, alice, m
     assert other.status_code == 200
 
 
-def test_user_cancel_before_paying_closes_now(client, app, alice, make_order):
-    from app.payments.services import close_for_order
+def test_closing_an_unpaid_order_now_closes_it_at_wechat_too(client, app, alice, make_order):
+    from app.payments.services import close_unpaid_now
 
     order_id = make_order(alice, 200)
     body = prepay(client, alice, order_id).get_json()
     with app.app_context():
-        assert close_for_order("demo_order", order_id) == "closed"
-        assert close_for_order("demo_order", order_id) == "noop"
+        assert close_unpaid_now("demo_order", order_id) == "closed"
+        assert close_unpaid_now("demo_order", order_id) == "noop"
         db.session.remove()
     assert order_state(app, order_id)["status"] == "closed"
     assert sim_pay(app, body["pay_params"]["package"].split("=", 1)[1]).status_code == 400

@@ -1,17 +1,22 @@
-"""A database dump of an account with patients holds no plaintext ID number or phone."""
+"""A database dump of an account with patients and a registration holds no plaintext personal
+data: ID numbers, phones, and names (patients, contacts, the copy on a registration, the
+real name)."""
 import shutil
 import sqlite3
 import subprocess
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
+from tests.booking.conftest import book, catalogue, pay  # noqa: F401  (catalogue: a fixture)
 from tests.conftest import ID_ALICE, ID_MOTHER
 from tests.files.test_files import PNG, upload
 from tests.patients.test_patients import MOTHER
 
+NAMES = [MOTHER["name"], MOTHER["contact_name"], "王小明"]
 SECRETS = [ID_MOTHER, "13912345678", "13700001111", "MC-2026-001", "术后康复", ID_ALICE,
-           "13812345678"]
+           "13812345678", *NAMES]
 
 
 def dump_database(app) -> str:
@@ -31,25 +36,76 @@ def dump_database(app) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
-def test_dump_holds_no_plaintext_personal_data(client, app, alice, staff_factory):
-    assert client.post("/api/v1/patients", json=MOTHER, headers=alice["headers"]).status_code == 201
+def fill_account(client, app, alice, staff_factory, catalogue):
+    """Alice: a phone, a verified real name, the MOTHER patient and a paid registration."""
+    created = client.post("/api/v1/patients", json=MOTHER, headers=alice["headers"])
+    assert created.status_code == 201
     assert client.post("/api/v1/auth/phone", json={"code": "phone:13812345678"},
                        headers=alice["headers"]).status_code == 200
     photo = upload(client, alice, PNG).get_json()["id"]
-    assert client.post("/api/v1/me/real-name", headers=alice["headers"], json={
+    submitted = client.post("/api/v1/me/real-name", headers=alice["headers"], json={
         "name": "王小明", "id_type": "resident_id", "id_number": ID_ALICE,
-        "id_photo_file_id": photo}).status_code == 201
+        "id_photo_file_id": photo})
+    assert submitted.status_code == 201
+    reviewer = staff_factory("reviewer")
+    assert client.post(f"/api/v1/staff/real-name-reviews/{submitted.get_json()['id']}/decision",
+                       json={"approve": True}, headers=reviewer["headers"]).status_code == 200
+    booked = book(client, alice, catalogue["schedule"](), created.get_json()["id"])
+    assert booked.status_code == 201, booked.get_json()
+    pay(app, booked.get_json())
     with app.app_context():
         db.session.remove()
+    return created.get_json()["id"], booked.get_json()
+
+
+def test_dump_holds_no_plaintext_personal_data(client, app, alice, staff_factory, catalogue):
+    patient_id, _ = fill_account(client, app, alice, staff_factory, catalogue)
     dump = dump_database(app)
     assert "INSERT INTO" in dump and "patients" in dump  # the dump really has the rows
+    assert "registrations" in dump and "测试第一人民医院" in dump
     assert "市第一人民医院" in dump  # non-sensitive text is stored as is (the check is sound)
     for secret in SECRETS:
         assert secret not in dump, f"plaintext {secret!r} found in the dump"
     # and the API still reads it back for the owner
-    patients = client.get("/api/v1/patients", headers=alice["headers"]).get_json()["items"]
-    edit = client.get(f"/api/v1/patients/{patients[0]['id']}/edit", headers=alice["headers"])
-    assert edit.get_json()["id_number"] == ID_MOTHER
+    edit = client.get(f"/api/v1/patients/{patient_id}/edit", headers=alice["headers"]).get_json()
+    assert (edit["id_number"], edit["name"], edit["contact_name"]) == (
+        ID_MOTHER, MOTHER["name"], MOTHER["contact_name"])
+    registrations = client.get("/api/v1/registrations", headers=alice["headers"]).get_json()
+    assert registrations["items"][0]["status"] == "booked"
+    assert registrations["items"][0]["patient_name"] in (MOTHER["name"], "王*")
+
+
+def test_the_migration_encrypts_existing_plaintext_names(client, app, alice, staff_factory,
+                                                        catalogue):
+    """Rows written before the migration hold plaintext names; after it, ciphertext that the
+    models read back. The downgrade restores the plaintext (run on both backends)."""
+    from flask_migrate import downgrade, upgrade
+
+    patient_id, booked = fill_account(client, app, alice, staff_factory, catalogue)
+    columns = [("patients", "name", MOTHER["name"]),
+               ("patients", "contact_name", MOTHER["contact_name"]),
+               ("registrations", "patient_name", MOTHER["name"])]
+
+    def stored(column_suffix=""):
+        with db.engine.connect() as connection:
+            return [connection.execute(text(f"SELECT {column}{column_suffix} FROM {table}"))
+                    .scalar_one() for table, column, _ in columns]
+
+    with app.app_context():
+        try:
+            downgrade(revision="d1a0c0e5f001")
+            assert stored() == [plain for _, _, plain in columns]  # the old plaintext layout
+            upgrade()
+            ciphertexts = stored("_encrypted")
+        finally:
+            upgrade()  # the rest of the suite needs the head schema whatever happened
+            db.session.remove()
+    for ciphertext, (_, _, plain) in zip(ciphertexts, columns):
+        assert ciphertext.startswith("v1:") and plain not in ciphertext
+    edit = client.get(f"/api/v1/patients/{patient_id}/edit", headers=alice["headers"]).get_json()
+    assert (edit["name"], edit["contact_name"]) == (MOTHER["name"], MOTHER["contact_name"])
+    for secret in NAMES:
+        assert secret not in dump_database(app)
 
 
 def test_ciphertexts_differ_for_equal_values_but_blind_index_matches(app):

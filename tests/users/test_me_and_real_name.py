@@ -1,4 +1,4 @@
-from tests.conftest import ID_ALICE, row_counts
+from tests.conftest import ID_ALICE, ID_MOTHER, auth, login, row_counts
 from tests.files.test_files import PNG, upload
 
 
@@ -92,5 +92,36 @@ def test_bad_checksum_and_verified_id_of_another_account(client, app, alice, bob
     reviewer = staff_factory("reviewer")
     client.post(f"/api/v1/staff/real-name-reviews/{record_id}/decision", json={"approve": True},
                 headers=reviewer["headers"])
+    # a number verified on another account answers exactly like a fresh one (no probing which
+    # numbers are registered); the review resolves it
     taken = submit(client, bob)
-    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "id_number_taken"
+    carol = login(client, "wx-code-carol")
+    carol = {"id": carol["user"]["id"], "headers": auth(carol["token"])}
+    fresh = submit(client, carol, id_number=ID_MOTHER)
+    assert taken.status_code == fresh.status_code == 201
+    assert set(taken.get_json()) == set(fresh.get_json())
+    assert taken.get_json()["status"] == fresh.get_json()["status"] == "pending"
+    pending = client.get("/api/v1/staff/real-name-reviews", headers=reviewer["headers"])
+    flags = {item["user_id"]: item["id_number_taken"] for item in pending.get_json()["items"]}
+    assert flags == {bob["id"]: True, carol["id"]: False}
+    decided = client.post(f"/api/v1/staff/real-name-reviews/{taken.get_json()['id']}/decision",
+                          json={"approve": True}, headers=reviewer["headers"])
+    assert decided.status_code == 200
+    assert decided.get_json()["status"] == "rejected"
+    assert decided.get_json()["reject_reason"] == "该证件已被其他账号实名认证"
+    mine = client.get("/api/v1/me/real-name", headers=bob["headers"]).get_json()
+    assert mine["status"] == "rejected" and mine["reject_reason"] == "该证件已被其他账号实名认证"
+    assert client.get("/api/v1/me", headers=bob["headers"]).get_json()["real_name_status"] == \
+        "rejected"
+    assert client.get("/api/v1/me", headers=alice["headers"]).get_json()["real_name_status"] == \
+        "verified"
+
+
+def test_patch_me_changes_only_the_fields_sent(client, alice):
+    first = client.patch("/api/v1/me", json={"nickname": "小王", "gender": "female"},
+                         headers=alice["headers"])
+    assert first.status_code == 200
+    second = client.patch("/api/v1/me", json={"nickname": "老王"}, headers=alice["headers"])
+    assert second.status_code == 200
+    me = client.get("/api/v1/me", headers=alice["headers"]).get_json()
+    assert (me["nickname"], me["gender"], me["avatar_url"]) == ("老王", "female", None)

@@ -56,6 +56,19 @@ class Receiver:
         self.server.server_close()
 
 
+def wait_until(predicate, timeout=10.0, what="the condition"):
+    """Poll predicate() until it returns something truthy, and return that. The timeout only
+    bounds a failing test; nothing is claimed about how fast it turns true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s")
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def receiver(app, monkeypatch):
     instance = Receiver()

@@ -22,6 +22,7 @@ from app.wechat.errors import (NotificationRejected, PayApiError, PayOrderNotFou
                                PayUnavailable)
 from app.wechat.simulator.keys import load_keys, public_pem
 from app.wechat.simulator.pay import build_notification, sign_message
+from tests.wechat.conftest import wait_until
 
 OPENID = "oSimPatient0000000000000001"
 ROOT = Path(__file__).resolve().parents[2]
@@ -416,7 +417,10 @@ def test_drop_mode_pays_but_delivers_nothing_until_redelivered(app, ctx, receive
     out_trade_no, paid = paid_order(app)
     assert paid["deliveries"] == []
     assert pay.query_transaction(out_trade_no)["trade_state"] == "SUCCESS"
-    time.sleep(0.2)
+    # the simulator logs each notification it would have sent, with the copies it did send:
+    # once that entry is there, the moment a delivery could happen has passed
+    (logged,) = sim_state(app, out_trade_no)["notifications"]
+    assert logged["event_type"] == "TRANSACTION.SUCCESS" and logged["statuses"] == []
     assert receiver.on("/pay-notify") == []
     redelivered = requests.post(app.config["WECHATPAY_GATEWAY"] + "/_control/transactions/"
                                 + out_trade_no + "/notify", json={}, timeout=10)
@@ -426,7 +430,9 @@ def test_drop_mode_pays_but_delivers_nothing_until_redelivered(app, ctx, receive
         "trade_state"] == "SUCCESS"
     # refunds are dropped too
     pay.refund("R" + out_trade_no, out_trade_no, 100, 100, "x")
-    time.sleep(0.3)
+    (refund_log,) = wait_until(lambda: sim_state(app, out_trade_no)["refunds"][0][
+        "notifications"], what="the refund's (dropped) notification")
+    assert refund_log["event_type"] == "REFUND.SUCCESS" and refund_log["statuses"] == []
     assert receiver.on("/refund-notify") == []
     assert pay.query_refund("R" + out_trade_no)["status"] == "SUCCESS"
 
@@ -561,3 +567,92 @@ def test_no_network_at_app_construction_or_for_payment_params(app, workdir):
     message = (f"{outcome['appid']}\n{params['timeStamp']}\n{params['nonceStr']}\n"
                f"{params['package']}\n")
     verify_rsa(load_keys(instance).merchant_public_key, message, params["paySign"])
+
+
+# -- the payer takes the client's package; refunds WeChat refuses --------------------------------
+
+def test_payer_takes_the_package_string_the_client_holds(app, ctx, receiver):
+    out_trade_no, prepay_id = prepay()
+    package = pay.request_payment_params(prepay_id)["package"]
+    assert package == "prepay_id=" + prepay_id
+    paid = sim(app, "/_sim/pay", json={"package": package})
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["out_trade_no"] == out_trade_no and paid.json()["deliveries"] == [204]
+    assert pay.query_transaction(out_trade_no)["trade_state"] == "SUCCESS"
+    again = sim(app, "/_sim/pay", json={"package": package})
+    assert again.status_code == 400 and again.json()["code"] == "ORDERPAID"
+
+
+def test_payer_refuses_a_package_it_cannot_read(app, ctx):
+    out_trade_no, prepay_id = prepay()
+    for bad in (prepay_id, "prepay_id=", "prepay_id", 42, ["prepay_id=" + prepay_id]):
+        response = sim(app, "/_sim/pay", json={"package": bad})
+        assert response.status_code == 400, (bad, response.text)
+        assert response.json()["code"] == "PARAM_ERROR"
+    unknown = sim(app, "/_sim/pay", json={"package": "prepay_id=wx-no-such-prepay"})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "PREPAY_NOT_EXIST"
+    assert sim(app, "/_sim/pay", json={"out_trade_no": 7}).status_code == 400
+    assert pay.query_transaction(out_trade_no)["trade_state"] == "NOTPAY"
+
+
+def sim_refunds(app, **settings):
+    response = requests.post(app.config["WECHATPAY_GATEWAY"] + "/_control/refunds",
+                             json=settings, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_refused_refunds_create_nothing_and_the_same_number_succeeds_later(app, ctx, receiver):
+    out_trade_no, _ = paid_order(app, amount=800)
+    assert sim_refunds(app, refuse="NOT_ENOUGH", times=2) == {
+        "refuse": "NOT_ENOUGH", "times_left": 2, "outcome": "SUCCESS"}
+    for _ in range(2):
+        with pytest.raises(PayApiError) as excinfo:
+            pay.refund("R" + out_trade_no, out_trade_no, 800, 800, "取消")
+        assert excinfo.value.http_status == 403 and excinfo.value.wechat_code == "NOT_ENOUGH"
+        with pytest.raises(PayOrderNotFound):  # refused: WeChat holds no such refund
+            pay.query_refund("R" + out_trade_no)
+    assert sim_state(app, out_trade_no)["refunds"] == []
+    # used up: the same refund number goes through
+    assert pay.refund("R" + out_trade_no, out_trade_no, 800, 800, "取消")["status"] == "PROCESSING"
+    (record,) = receiver.wait_for("/refund-notify")
+    assert pay.parse_notification(record["headers"], record["body"])["resource"][
+        "refund_status"] == "SUCCESS"
+    assert requests.get(app.config["WECHATPAY_GATEWAY"] + "/_control/refunds", timeout=10).json() \
+        == {"refuse": None, "times_left": None, "outcome": "SUCCESS"}
+
+
+def test_refusals_without_a_count_last_until_cleared(app, ctx, receiver):
+    out_trade_no, _ = paid_order(app, amount=300)
+    sim_refunds(app, refuse="SYSTEM_ERROR")
+    for _ in range(3):
+        with pytest.raises(PayUnavailable):  # 500: the outcome is unknown, retry or query
+            pay.refund("R" + out_trade_no, out_trade_no, 300, 300, "x")
+    assert sim_refunds(app, refuse=None)["refuse"] is None
+    assert pay.refund("R" + out_trade_no, out_trade_no, 300, 300, "x")["status"] == "PROCESSING"
+
+
+def test_refund_outcome_abnormal_is_notified_and_queried(app, ctx, receiver):
+    out_trade_no, _ = paid_order(app, amount=500)
+    sim_refunds(app, outcome="ABNORMAL")
+    pay.refund("R" + out_trade_no, out_trade_no, 500, 500, "x")
+    (record,) = receiver.wait_for("/refund-notify")
+    parsed = pay.parse_notification(record["headers"], record["body"])
+    assert parsed["event_type"] == "REFUND.ABNORMAL"
+    assert parsed["resource"]["refund_status"] == "ABNORMAL"
+    assert pay.query_refund("R" + out_trade_no)["status"] == "ABNORMAL"
+    # an abnormal refund returns nothing, so the whole amount can be refunded again
+    sim_refunds(app, outcome="SUCCESS")
+    assert pay.refund("R2" + out_trade_no, out_trade_no, 500, 500, "x")["status"] == "PROCESSING"
+    again = requests.post(app.config["WECHATPAY_GATEWAY"] + "/_control/refunds/R"
+                          + out_trade_no + "/notify", json={}, timeout=10)
+    assert again.status_code == 200 and again.json()["deliveries"] == [204]
+
+
+def test_refund_control_rejects_unknown_settings(app):
+    url = app.config["WECHATPAY_GATEWAY"] + "/_control/refunds"
+    for bad in ({"refuse": "LOTS_OF_MONEY"}, {"refuse": "NOT_ENOUGH", "times": 0},
+                {"refuse": "NOT_ENOUGH", "times": "2"}, {"outcome": "MAYBE"}, ["refuse"]):
+        assert requests.post(url, json=bad, timeout=10).status_code == 400, bad
+    assert requests.get(url, timeout=10).json() == {"refuse": None, "times_left": None,
+                                                    "outcome": "SUCCESS"}

@@ -14,7 +14,8 @@ merchant key (else 401 SIGN_ERROR); every answer is signed with the WeChat Pay (
 Wechatpay-Serial = the public key id. wechatpayv3 signs the path without the gateway's
 /_sim/wechatpay prefix, so that is what is verified.
 
-The payer's side: POST /_sim/pay {"prepay_id"} (or {"out_trade_no"}) pays the order and sends
+The payer's side: POST /_sim/pay {"prepay_id"} (or {"package": "prepay_id=wx…"}, the string
+the mini-program hands to wx.requestPayment, or {"out_trade_no"}) pays the order and sends
 the signed, AES-256-GCM encrypted TRANSACTION.SUCCESS notification to the order's notify_url
 before answering {"transaction_id", "deliveries": [HTTP status or null per copy]}. A refund is
 marked SUCCESS and its REFUND.SUCCESS notification sent ~50 ms after the refund API answered
@@ -27,7 +28,15 @@ Test hooks under /_sim/wechatpay/_control/ (no signature needed):
        at once. Kept in Redis until changed. GET notifications shows the setting.
   GET  transactions/<out_trade_no>          raw state, its refunds and every delivery made
   POST transactions/<out_trade_no>/notify   {"copies": n} deliver TRANSACTION.SUCCESS again
-  POST refunds/<out_refund_no>/notify       {"copies": n} deliver REFUND.SUCCESS again
+  POST refunds/<out_refund_no>/notify       {"copies": n} deliver the refund's final notification
+                                            (REFUND.SUCCESS / ABNORMAL / CLOSED) again
+  POST refunds {"refuse": CODE|null, "times": n|null, "outcome": SUCCESS|ABNORMAL|CLOSED}
+       refuse: the refund API answers CODE (NOT_ENOUGH 403, SYSTEM_ERROR 500, ...) to the next
+       `times` new refunds (null: until refuse is cleared), creating nothing, as WeChat does,
+       so the same out_refund_no can be retried; outcome: how accepted refunds end.
+       GET refunds shows the setting.
+
+The human-readable catalogue of all this is the index page at /_sim (app/wechat/simulator/index.py).
 
 State lives in Redis under sim:pay:* so web, worker and cron processes share one WeChat Pay.
 `build_notification()` makes signed notifications for tests (tampered, foreign, stale …).
@@ -67,6 +76,18 @@ MAX_CLOCK_SKEW = 300
 REFUND_DELAY_SECONDS = 0.05
 DELIVERY_TIMEOUT = (2, 5)  # WeChat waits about 5 s for an answer
 DEFAULT_CONTROL = {"mode": "normal", "copies": 5, "refund_timing": "async"}
+# what WeChat's refund API answers when it refuses a refund: code → (HTTP status, message)
+REFUND_REFUSALS = {
+    "NOT_ENOUGH": (403, "基本账户余额不足，请充值后重新发起"),
+    "USER_ACCOUNT_ABNORMAL": (403, "退款请求失败，用户账户异常"),
+    "NO_AUTH": (403, "没有退款权限"),
+    "INVALID_REQUEST": (400, "请求参数符合参数格式，但不符合业务规则"),
+    "FREQUENCY_LIMITED": (429, "频率限制"),
+    "SYSTEM_ERROR": (500, "系统超时，请稍后重试"),
+}
+REFUND_OUTCOMES = ("SUCCESS", "ABNORMAL", "CLOSED")
+REFUND_FINAL = {"SUCCESS": "REFUND.SUCCESS", "ABNORMAL": "REFUND.ABNORMAL",
+                "CLOSED": "REFUND.CLOSED"}
 OUT_TRADE_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{6,32}$")
 OUT_REFUND_NO = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
 TRADE_STATE_DESC = {"NOTPAY": "订单未支付", "SUCCESS": "支付成功", "CLOSED": "订单已关闭",
@@ -248,8 +269,9 @@ def build_notification(event_type, original_type, resource, *, summary=None, key
         "create_time": _now_cn().isoformat(),
         "resource_type": "encrypt-resource",
         "event_type": event_type,
-        "summary": summary or {"TRANSACTION.SUCCESS": "支付成功",
-                               "REFUND.SUCCESS": "退款成功"}.get(event_type, event_type),
+        "summary": summary or {"TRANSACTION.SUCCESS": "支付成功", "REFUND.SUCCESS": "退款成功",
+                               "REFUND.ABNORMAL": "退款异常",
+                               "REFUND.CLOSED": "退款关闭"}.get(event_type, event_type),
         "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
                      "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
                      "associated_data": original_type, "nonce": aead_nonce},
@@ -333,15 +355,16 @@ def _notify_transaction(tx, copies):
 
 def _notify_refund(refund, copies):
     statuses = []
+    event_type = REFUND_FINAL.get(refund["status"], "REFUND.SUCCESS")
     if refund.get("notify_url"):
-        headers, body = build_notification("REFUND.SUCCESS", "refund",
+        headers, body = build_notification(event_type, "refund",
                                            refund_notification_resource(refund))
         statuses = deliver(refund["notify_url"], headers, body, copies)
         notification_id = json.loads(body)["id"]
     else:
         notification_id = None
     _record_delivery(_refund_key(refund["out_refund_no"]), refund["out_trade_no"],
-                     "REFUND.SUCCESS", notification_id, statuses)
+                     event_type, notification_id, statuses)
     return statuses
 
 
@@ -497,12 +520,33 @@ def close(out_trade_no):
     return Response("", status=204)
 
 
+def _prepay_id_for_payer(body):
+    """The prepay_id, given as such or as the `package` string ("prepay_id=wx…") that the
+    mini-program passes to wx.requestPayment; (prepay_id, error response)."""
+    prepay_id = body.get("prepay_id")
+    package = body.get("package")
+    if package is not None and not prepay_id:
+        if not isinstance(package, str) or not package.startswith("prepay_id=") or \
+                len(package) <= len("prepay_id="):
+            return None, (jsonify({"code": "PARAM_ERROR",
+                                   "message": "package 应为 \"prepay_id=…\""}), 400)
+        prepay_id = package[len("prepay_id="):]
+    if prepay_id is not None and not isinstance(prepay_id, str):
+        return None, (jsonify({"code": "PARAM_ERROR", "message": "prepay_id 不合法"}), 400)
+    return prepay_id, None
+
+
 def _find_tx_for_payer(body):
     out_trade_no = body.get("out_trade_no")
-    if not out_trade_no and body.get("prepay_id"):
-        found = _conn().get(f"sim:pay:prepay:{body['prepay_id']}")
+    if out_trade_no is not None and not isinstance(out_trade_no, str):
+        return None, (jsonify({"code": "PARAM_ERROR", "message": "out_trade_no 不合法"}), 400)
+    if not out_trade_no:
+        prepay_id, problem = _prepay_id_for_payer(body)
+        if problem:
+            return None, problem
+        found = _conn().get(f"sim:pay:prepay:{prepay_id}") if prepay_id else None
         out_trade_no = found.decode() if found else None
-    return out_trade_no
+    return out_trade_no, None
 
 
 @payer_bp.post("/pay")
@@ -510,7 +554,9 @@ def payer_pays():
     """The user confirms payment in WeChat: the order is paid and WeChat notifies the merchant
     (synchronously here, so the caller can look at the outcome right after)."""
     body = _body() or {}
-    out_trade_no = _find_tx_for_payer(body)
+    out_trade_no, problem = _find_tx_for_payer(body)
+    if problem:
+        return problem
     if not out_trade_no:
         return jsonify({"code": "PREPAY_NOT_EXIST", "message": "预支付交易会话不存在"}), 404
     with _lock(out_trade_no):
@@ -593,6 +639,10 @@ def create_refund():
         if refunded + params["refund"] > tx["amount_total"]:
             return _error(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额",
                           refundable=tx["amount_total"] - refunded)
+        refusal = _take_refund_refusal()
+        if refusal:  # refused before anything exists: the same out_refund_no may come again
+            status, message = REFUND_REFUSALS[refusal]
+            return _error(status, refusal, message)
         refund = {**params, "out_trade_no": out_trade_no, "mchid": tx["mchid"],
                   "transaction_id": tx["transaction_id"],
                   "refund_id": "50300" + "".join(secrets.choice("0123456789") for _ in range(24)),
@@ -629,8 +679,9 @@ def _complete_refund(out_refund_no):
         refund = _load(_refund_key(out_refund_no))
         if refund is None or refund["status"] != "PROCESSING":
             return
-        refund["status"] = "SUCCESS"
-        refund["success_time"] = _now_cn().isoformat()
+        refund["status"] = refund_settings()["outcome"]
+        if refund["status"] == "SUCCESS":
+            refund["success_time"] = _now_cn().isoformat()
         _store(_refund_key(out_refund_no), refund)
     _notify_refund(refund, _copies_for_mode(control_settings()))
 
@@ -700,6 +751,64 @@ def transaction_renotify(out_trade_no):
 @bp.post("/_control/refunds/<out_refund_no>/notify")
 def refund_renotify(out_refund_no):
     refund = _load(_refund_key(out_refund_no))
-    if refund is None or refund["status"] != "SUCCESS":
+    if refund is None or refund["status"] not in REFUND_FINAL:
         return jsonify({"code": "REFUND_NOT_DONE", "message": "退款未完成"}), 400
     return jsonify({"deliveries": _notify_refund(refund, _copies_from_body())})
+
+
+# -- refusing refunds ---------------------------------------------------------------------------
+
+def refund_settings() -> dict:
+    stored = _load("sim:pay:refund_control") or {}
+    left = _conn().get("sim:pay:refund_refusals_left")
+    settings = {"refuse": None, "outcome": "SUCCESS", **stored}
+    settings["times_left"] = int(left) if left is not None and settings["refuse"] else None
+    return settings
+
+
+def _take_refund_refusal():
+    """The code to refuse this refund with, or None; counts down `times` atomically."""
+    settings = refund_settings()
+    code = settings["refuse"]
+    if not code:
+        return None
+    if settings["times_left"] is None:
+        return code  # refuse every refund until the setting is cleared
+    if _conn().decr("sim:pay:refund_refusals_left") >= 0:
+        return code
+    # used up: back to accepting refunds, and GET shows so
+    _conn().set("sim:pay:refund_control", json.dumps({**_load("sim:pay:refund_control"),
+                                                      "refuse": None}))
+    _conn().delete("sim:pay:refund_refusals_left")
+    return None
+
+
+@bp.route("/_control/refunds", methods=["GET", "POST"])
+def refunds_control():
+    if request.method == "GET":
+        return jsonify(refund_settings())
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"code": "PARAM_ERROR", "message": "JSON object expected"}), 400
+    stored = {key: value for key, value in refund_settings().items() if key != "times_left"}
+    if "refuse" in body:
+        if body["refuse"] is not None and body["refuse"] not in REFUND_REFUSALS:
+            return jsonify({"code": "PARAM_ERROR", "message": "refuse: null or one of "
+                            + "|".join(REFUND_REFUSALS)}), 400
+        stored["refuse"] = body["refuse"]
+    times = body.get("times")
+    if times is not None and (not _is_fen(times) or times > 1000):
+        return jsonify({"code": "PARAM_ERROR", "message": "times: null or 1..1000"}), 400
+    if "outcome" in body:
+        if body["outcome"] not in REFUND_OUTCOMES:
+            return jsonify({"code": "PARAM_ERROR",
+                            "message": "outcome: " + "|".join(REFUND_OUTCOMES)}), 400
+        stored["outcome"] = body["outcome"]
+    conn = _conn()
+    conn.set("sim:pay:refund_control", json.dumps(stored))
+    if "refuse" in body or "times" in body:
+        if times is not None and stored["refuse"]:
+            conn.set("sim:pay:refund_refusals_left", times)
+        else:
+            conn.delete("sim:pay:refund_refusals_left")
+    return jsonify(refund_settings())
