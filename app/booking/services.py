@@ -190,6 +190,7 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
 def _with_payment(actor, registration_id: int) -> dict:
     """Prepay at once for the client's convenience; if WeChat is unreachable the order stands
     and the client asks again through POST /payments/prepay."""
+    from app.payments.protocol import OrderNotPayable
     from app.wechat.errors import PayApiError, PayUnavailable
 
     result = {"registration": None, "payment": None, "pay_params": None}
@@ -200,6 +201,8 @@ def _with_payment(actor, registration_id: int) -> dict:
         db.session.rollback()
         log.warning("registration %s: prepay failed (%s); client may retry", registration_id,
                     exc.code)
+    except OrderNotPayable:  # closed or cancelled in the moment since its commit: it says so
+        db.session.rollback()
     result["registration"] = db.session.get(Registration, registration_id)
     return result
 

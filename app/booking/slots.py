@@ -309,14 +309,24 @@ def sold_out_first(view):
         except Exception:  # whatever the parser refuses, the normal path answers properly
             body = None
         if isinstance(body, dict) and body.keys() == {"schedule_id", "patient_id"} and all(
-                type(value) is int and 0 < value < _ID_LIMIT for value in body.values()) \
-                and gate.is_sold_out(body["schedule_id"]):
-            from app.booking.services import SlotSoldOut
-            from app.common.auth import TokenInvalid, _bearer_token, _decode
-
-            claims = _decode(_bearer_token())
-            if claims["knd"] != "user":
-                raise TokenInvalid()
-            raise SlotSoldOut()
+                type(value) is int and 0 < value < _ID_LIMIT for value in body.values()):
+            sold_out = gate.is_sold_out(body["schedule_id"])
+            # a re-check read the database: end that transaction before the guards run (on
+            # SQLite it holds the write lock, and the principal is read on another connection)
+            if db.session.registry.has():
+                db.session.rollback()
+            if sold_out:
+                _refuse_sold_out()
         return view(*args, **kwargs)
     return wrapper
+
+
+def _refuse_sold_out():
+    """401 unless the caller holds a valid user token; else 409 slot_sold_out."""
+    from app.booking.services import SlotSoldOut
+    from app.common.auth import TokenInvalid, _bearer_token, _decode
+
+    claims = _decode(_bearer_token())
+    if claims["knd"] != "user":
+        raise TokenInvalid()
+    raise SlotSoldOut()

@@ -8,8 +8,10 @@ having to remember it:
   the `code` values of that status as an enum. What the machinery adds by itself: 500 on every
   operation; 400/413/415/422 where a body or query is parsed; 404 where the path has an id;
   401/403 where a guard of app/common/auth.py stands; 429 where Flask-Limiter limits the route.
-  Business errors are declared next to the view with `@blp.errors(SlotSoldOut, ...)` (an AppError
-  subclass, or `(NotFound, "patient_not_found")` for an error raised with its own code).
+  Business errors are declared next to the view with `@blp.errors(SlotSoldOut, ...)`: an AppError
+  subclass, `(NotFound, "patient_not_found")` for an error raised with its own code, or
+  `(404, "patient_not_found")`. A code the server answers but the document does not list fails
+  schemathesis (scripts/contract_check.py) in CI.
 - Security. The guards mark the view (`auth_requirement`); such operations get the bearer
   scheme (Swagger UI's Authorize button) and their 401/403 answers.
 - Output schemas (those used by `@blp.response`, and what they nest) list every field as
@@ -129,8 +131,8 @@ def _error_response(entries: list[tuple[int, str, str]]) -> dict:
 
 
 def document_operation(doc: dict, doc_info: Mapping, *, spec, api) -> dict:
-    """Security, the error responses and the request body of one operation (a flask-smorest
-    doc callback: runs after the arguments/response callbacks, so it may override them)."""
+    """Security and the error responses of one operation (a flask-smorest doc callback: it runs
+    after the arguments/response callbacks, so it replaces their generic error entries)."""
     contract = doc_info.get("contract") or {}
     entries: list[tuple[int, str, str]] = [INTERNAL_ERROR]
 

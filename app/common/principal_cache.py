@@ -31,6 +31,8 @@ import time
 import uuid
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger("app.auth.cache")
 CHANNEL_PREFIX = "auth:principal:purged"
@@ -112,9 +114,12 @@ class LocalPrincipals:
         while True:
             pubsub = None
             try:
+                # no retries: redis-py would otherwise reconnect and resubscribe silently,
+                # and the purges published meanwhile would be lost with the copy still trusted
                 conn = redis.Redis.from_url(self._url, socket_connect_timeout=2,
                                             socket_timeout=10, health_check_interval=5,
-                                            client_name=self.client_name)
+                                            client_name=self.client_name,
+                                            retry=Retry(NoBackoff(), 0))
                 pubsub = conn.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.channel)
                 pubsub.get_message(timeout=1.0)  # the subscribe confirmation

@@ -4,6 +4,7 @@ from rq import Queue, cron
 from rq import cron as rq_cron_module
 from rq.serializers import JSONSerializer
 
+from app.common.jobs import job_name
 from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_reminders,
                                sweep_unpaid_registrations)
 from app.tasks.maintenance import record_heartbeat
@@ -22,11 +23,16 @@ class JsonQueue(Queue):
 
 rq_cron_module.Queue = JsonQueue
 
-cron.register(record_heartbeat, queue_name="default", interval=60)
-cron.register(sweep_expired_payments, queue_name="default", interval=60)
-cron.register(reconcile_payments, queue_name="default", interval=60)
-cron.register(sweep_unpaid_registrations, queue_name="default", interval=60)
-cron.register(rebuild_booking_gates, queue_name="default", interval=60)
+def _every(function, **schedule):
+    job_name(function)  # only declared jobs (@job) are scheduled
+    cron.register(function, queue_name="default", **schedule)
+
+
+_every(record_heartbeat, interval=60)
+_every(sweep_expired_payments, interval=60)
+_every(reconcile_payments, interval=60)  # lost notifications, and refused refunds now due
+_every(sweep_unpaid_registrations, interval=60)
+_every(rebuild_booking_gates, interval=60)
 # rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai
-cron.register(send_visit_reminders, queue_name="default", cron="0 10 * * *")
-cron.register(mark_no_shows, queue_name="default", cron="55 15 * * *")
+_every(send_visit_reminders, cron="0 10 * * *")
+_every(mark_no_shows, cron="55 15 * * *")

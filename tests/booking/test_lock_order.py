@@ -142,7 +142,8 @@ def _round(app, catalogue, people):
         schedule = db.session.get(Schedule, schedule_id)
         schedule.available = 7
         now = utcnow()
-        for name, person, status in (("A", people[0], "booked"), ("B", people[1], "pending_payment"),
+        for name, person, status in (("A", people[0], "booked"),
+                                     ("B", people[1], "pending_payment"),
                                      ("C", people[2], "pending_payment")):
             registration = Registration(
                 order_no="G" + secrets.token_hex(8), user_id=person["id"],

@@ -6,13 +6,18 @@ from app.payments.protocol import register_order_type
 from tests.payments.order_type import DemoOrder, DemoOrderType, TestBase
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def demo_order_table(app):
+    """The demo order type exists for this package only (other packages see the product's
+    order types, e.g. in the OpenAPI enum)."""
+    from app.payments import protocol
+
     with app.app_context():
         TestBase.metadata.drop_all(db.engine)
         TestBase.metadata.create_all(db.engine)
     register_order_type(DemoOrderType())
     yield
+    protocol._registry.pop(DemoOrderType.order_type, None)
     with app.app_context():
         TestBase.metadata.drop_all(db.engine)
 

@@ -1,6 +1,5 @@
 """Payments through the real wechatpayv3 SDK and the simulator, over real HTTP."""
 import threading
-import time
 
 import requests
 from rq import Queue
