@@ -34,6 +34,32 @@ def hold_locally(client, headers, subject_id, kind="user", path="/api/v1/me") ->
     return key
 
 
+class HeldFill:
+    """A fill of `user_id`'s principal in another thread, held between its database read and
+    its write to the local copy; `release()` lets it finish and returns what it read."""
+
+    def __init__(self, app, user_id):
+        self._read, self._release, self._seen = threading.Event(), threading.Event(), {}
+
+        def hold_between_read_and_fill():
+            self._read.set()
+            assert self._release.wait(10)
+
+        def filler():
+            with app.app_context():
+                self._seen["principal"] = _principal("user", user_id,
+                                                     before_fill=hold_between_read_and_fill)
+
+        self._thread = threading.Thread(target=filler)
+        self._thread.start()
+        assert self._read.wait(10), "the filler never read"
+
+    def release(self):
+        self._release.set()
+        self._thread.join(10)
+        return self._seen.get("principal")
+
+
 def listener_id(app) -> int | None:
     """CLIENT ID of this process's purge listener, found by its unique client name."""
     conn = redis.Redis.from_url(app.config["REDIS_URL"])
@@ -51,28 +77,14 @@ def test_a_fill_that_read_before_a_ban_cannot_outlive_the_purge(app, client, ali
     hold_locally(client, alice["headers"], alice["id"])  # the listener is up: fills are kept
     key = _principal_key("user", alice["id"])
     local_principals.drop(key)
-    read, release, seen = threading.Event(), threading.Event(), {}
-
-    def hold_between_read_and_fill():
-        read.set()
-        assert release.wait(10)
-
-    def filler():
-        with app.app_context():
-            seen["principal"] = _principal("user", alice["id"],
-                                           before_fill=hold_between_read_and_fill)
-
-    thread = threading.Thread(target=filler)
-    thread.start()
+    fill = HeldFill(app, alice["id"])
     try:
-        assert read.wait(10)
         response = client.post(f"/api/v1/staff/users/{alice['id']}/ban",
                                json={"reason": "刷号"}, headers=operator["headers"])
         assert response.status_code == 200, response.get_json()
     finally:
-        release.set()
-        thread.join(10)
-    assert seen["principal"]["banned"] is False  # it really read before the ban
+        principal = fill.release()
+    assert principal["banned"] is False  # it really read before the ban
     assert key not in local_principals._entries
     answer = client.get("/api/v1/me", headers=alice["headers"])
     assert answer.status_code == 403
@@ -86,21 +98,8 @@ def test_a_fill_racing_a_purge_from_another_process_is_refused(app, client, alic
     hold_locally(client, alice["headers"], alice["id"])
     key = _principal_key("user", alice["id"])
     local_principals.drop(key)
-    read, release, seen = threading.Event(), threading.Event(), {}
-
-    def hold_between_read_and_fill():
-        read.set()
-        assert release.wait(10)
-
-    def filler():
-        with app.app_context():
-            seen["principal"] = _principal("user", alice["id"],
-                                           before_fill=hold_between_read_and_fill)
-
-    thread = threading.Thread(target=filler)
-    thread.start()
+    fill = HeldFill(app, alice["id"])
     try:
-        assert read.wait(10)
         generation = local_principals.generation()
         with app.app_context():
             db.session.execute(text("UPDATE users SET token_version = token_version + 1 "
@@ -112,9 +111,8 @@ def test_a_fill_racing_a_purge_from_another_process_is_refused(app, client, alic
         wait_for(lambda: local_principals.generation() != generation,
                  message="the purge never reached this process")
     finally:
-        release.set()
-        thread.join(10)
-    assert seen["principal"] is not None
+        principal = fill.release()
+    assert principal is not None
     assert key not in local_principals._entries
     answer = client.get("/api/v1/me", headers=alice["headers"])
     assert answer.status_code == 401
@@ -199,11 +197,15 @@ def test_a_broken_purge_subscription_empties_this_process_copy(client, app, alic
     key = hold_locally(client, alice["headers"], alice["id"])
     first = listener_id(app)
     assert first is not None
+    generation = local_principals.generation()
     killer = redis.Redis.from_url(app.config["REDIS_URL"])
     assert killer.client_kill_filter(_id=first) == 1
+    # the listener empties the copy and bumps the generation under one lock when it notices
+    wait_for(lambda: local_principals.generation() != generation,
+             message="the listener never noticed its connection was gone")
+    assert key not in local_principals._entries
     wait_for(lambda: listener_id(app) not in (None, first),
              message="the listener never subscribed again")
-    assert key not in local_principals._entries
     hold_locally(client, alice["headers"], alice["id"])  # subscribed again, it holds again
 
 

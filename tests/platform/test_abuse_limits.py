@@ -7,16 +7,9 @@ import pytest
 from app import create_app
 from config import DEV_PII_KEY, DEV_SECRET_KEY, ProductionConfig
 from tests.files.test_files import PNG, upload
+from tests.platform.test_platform import PRODUCTION_ENVIRONMENT
 
 _usernames = itertools.count()
-PRODUCTION = {
-    "SECRET_KEY": "s" * 40, "DATABASE_URL": "mysql+pymysql://u:p@db/app",
-    "REDIS_URL": "redis://r:6379/0", "PII_KEY": "k" * 40, "WECHAT_APP_ID": "wx1",
-    "WECHAT_APP_SECRET": "sec", "WECHATPAY_MCHID": "1900000001",
-    "WECHATPAY_MERCHANT_SERIAL": "ABC123", "WECHATPAY_MERCHANT_PRIVATE_KEY": "-----PEM-----",
-    "WECHATPAY_APIV3_KEY": "a" * 32, "WECHATPAY_PUBLIC_KEY": "-----PEM-----",
-    "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0114", "WECHATPAY_NOTIFY_URL": "https://x/n",
-    "WECHATPAY_REFUND_NOTIFY_URL": "https://x/r"}
 
 
 @pytest.mark.parametrize("name,value", [
@@ -24,13 +17,13 @@ PRODUCTION = {
     ("PII_KEY", DEV_PII_KEY), ("PII_KEY", "k" * 31), ("TRUSTED_PROXY_HOPS", "one")])
 def test_production_refuses_weak_secrets(name, value):
     with pytest.raises(RuntimeError) as excinfo:
-        ProductionConfig.from_environment({**PRODUCTION, name: value})
+        ProductionConfig.from_environment({**PRODUCTION_ENVIRONMENT, name: value})
     assert name in str(excinfo.value)
 
 
 def test_production_reads_the_trusted_proxy_hops():
-    assert ProductionConfig.from_environment(PRODUCTION).TRUSTED_PROXY_HOPS == 0
-    resolved = ProductionConfig.from_environment({**PRODUCTION, "TRUSTED_PROXY_HOPS": "1",
+    assert ProductionConfig.from_environment(PRODUCTION_ENVIRONMENT).TRUSTED_PROXY_HOPS == 0
+    resolved = ProductionConfig.from_environment({**PRODUCTION_ENVIRONMENT, "TRUSTED_PROXY_HOPS": "1",
                                                   "SECRET_KEY": "x" * 32})
     assert resolved.TRUSTED_PROXY_HOPS == 1 and resolved.SECRET_KEY == "x" * 32
 

@@ -9,6 +9,16 @@ from alembic.migration import MigrationContext
 from app.extensions import db, jobs, redis_client
 from config import ProductionConfig
 
+# a complete production environment (each test changes what it is about)
+PRODUCTION_ENVIRONMENT = {
+    "SECRET_KEY": "s" * 40, "DATABASE_URL": "mysql+pymysql://u:p@db/app",
+    "REDIS_URL": "redis://r:6379/0", "PII_KEY": "k" * 40, "WECHAT_APP_ID": "wx1",
+    "WECHAT_APP_SECRET": "sec", "WECHATPAY_MCHID": "1900000001",
+    "WECHATPAY_MERCHANT_SERIAL": "ABC123", "WECHATPAY_MERCHANT_PRIVATE_KEY": "-----PEM-----",
+    "WECHATPAY_APIV3_KEY": "a" * 32, "WECHATPAY_PUBLIC_KEY": "-----PEM-----",
+    "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0114", "WECHATPAY_NOTIFY_URL": "https://x/n",
+    "WECHATPAY_REFUND_NOTIFY_URL": "https://x/r"}
+
 
 def test_healthz_checks_database_and_redis(client):
     response = client.get("/healthz")
@@ -37,14 +47,7 @@ def test_production_refuses_to_start_naming_every_missing_setting():
                  "WECHATPAY_MCHID", "WECHATPAY_APIV3_KEY", "WECHATPAY_NOTIFY_URL"):
         assert name in message
     assert "REDIS_URL" not in message and "SECRET_KEY" not in message
-    resolved = ProductionConfig.from_environment({
-        "SECRET_KEY": "s" * 40, "DATABASE_URL": "mysql+pymysql://u:p@db/app",
-        "REDIS_URL": "redis://r:6379/0", "PII_KEY": "k" * 40, "WECHAT_APP_ID": "wx1",
-        "WECHAT_APP_SECRET": "sec", "WECHATPAY_MCHID": "1900000001",
-        "WECHATPAY_MERCHANT_SERIAL": "ABC123", "WECHATPAY_MERCHANT_PRIVATE_KEY": "-----PEM-----",
-        "WECHATPAY_APIV3_KEY": "a" * 32, "WECHATPAY_PUBLIC_KEY": "-----PEM-----",
-        "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0114", "WECHATPAY_NOTIFY_URL": "https://x/n",
-        "WECHATPAY_REFUND_NOTIFY_URL": "https://x/r"})
+    resolved = ProductionConfig.from_environment(PRODUCTION_ENVIRONMENT)
     assert resolved.SQLALCHEMY_DATABASE_URI == "mysql+pymysql://u:p@db/app"
     assert resolved.WECHAT_SIMULATOR is False
 
