@@ -275,12 +275,17 @@ def booking_items(schedule_id, people):
              headers, index) for index, (_, patient_id, headers) in enumerate(people)]
 
 
-def flood_plan(items, rounds):
-    """Every user once, then every user a second and a third time; cut into `rounds` slices
-    of consecutive requests (each round takes what it can of its slice)."""
-    sequence = items * MAX_REQUESTS_PER_USER
-    size = len(sequence) // rounds
-    return [sequence[i * size:(i + 1) * size] for i in range(rounds)]
+def flood_sequence(items):
+    """Every user once, then every user a second and a third time. Each request is tagged
+    with its position in that order (the user is position % len(items)), so a round can
+    go on exactly where the previous ones stopped."""
+    return [(body, headers, repeat * len(items) + user)
+            for repeat in range(MAX_REQUESTS_PER_USER) for body, headers, user in items]
+
+
+def unsent(sequence, sent_positions):
+    sent_positions = set(sent_positions)
+    return [item for item in sequence if item[2] not in sent_positions]
 
 
 # ---------------------------------------------------------------------- database and server
@@ -370,12 +375,13 @@ def run_mode(label, gate_enabled, args, base_env, app, cursor, instance, days_ah
         hot = hot_release([(port, body, headers)
                            for body, headers, _ in booking_items(schedule_id, racers)])
         booked, available = schedule_state(app, schedule_id)
-        plan = flood_plan(booking_items(schedule_id, crowd), rounds)
+        remaining = flood_sequence(booking_items(schedule_id, crowd))
         floods, noops, changed, global_writes = [], [], set(), 0
-        for part in plan:
+        for _ in range(rounds):
             before, global_before = db_checksums(cursor), global_row_writes(cursor)
-            floods.append(flood(port, "POST", "/api/v1/registrations", part, args.clients,
+            floods.append(flood(port, "POST", "/api/v1/registrations", remaining, args.clients,
                                 args.seconds / rounds, True))
+            remaining = unsent(remaining, floods[-1]["sent"])
             global_writes += global_row_writes(cursor) - global_before
             changed |= set(changed_tables(before, db_checksums(cursor)))
             noops.append(flood(port, "GET", "/ping", [(None, {}, None)] * 10 ** 6,
@@ -385,7 +391,8 @@ def run_mode(label, gate_enabled, args, base_env, app, cursor, instance, days_ah
         stop_server(server)
     sold_out, noop = summarize(floods), summarize(noops)
     per_user = {}
-    for user in sold_out["sent"]:
+    for position in sold_out["sent"]:
+        user = position % len(crowd)
         per_user[user] = per_user.get(user, 0) + 1
     return {"label": label, **hot_outcome(hot, args.slots, booked, available),
             "flood": sold_out, "noop": noop, "changed_tables": sorted(changed),
