@@ -25,17 +25,14 @@ from app.errors import AppError, Conflict, NotFound
 from app.extensions import db, jobs
 from app.hospitals import rules
 from app.hospitals.models import PERIODS, Hospital, Schedule
+from app.hospitals.services import ScheduleNotFound, ScheduleStopped
 from app.notifications.services import notify
 from app.patients.models import Patient
+from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
 
 log = logging.getLogger("app.booking")
 ORDER_TYPE = "registration"
-
-
-class ScheduleNotFound(NotFound):
-    code = "schedule_not_found"
-    message = "排班不存在"
 
 
 class RegistrationNotFound(NotFound):
@@ -46,11 +43,6 @@ class RegistrationNotFound(NotFound):
 class SlotSoldOut(Conflict):
     code = "slot_sold_out"
     message = "号源已约满"
-
-
-class ScheduleStopped(Conflict):
-    code = "schedule_stopped"
-    message = "该排班已停诊"
 
 
 class NotReleased(Conflict):
@@ -120,7 +112,7 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
         raise SlotSoldOut()
     patient = db.session.get(Patient, patient_id, with_for_update=True)
     if patient is None or patient.user_id != actor.id or not patient.alive:
-        raise NotFound("就诊人不存在", code="patient_not_found")
+        raise PatientNotFound()
     if actor.real_name_status != "verified":
         raise RealNameRequired()
     block = no_show_block(actor.id, now.date())

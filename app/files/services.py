@@ -16,6 +16,11 @@ SIGNATURES = (
 )
 
 
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    message = "文件不存在"
+
+
 class FileMissing(AppError):
     status = 400
     code = "file_missing"
@@ -69,7 +74,7 @@ def owned_file(user, file_id: int, purpose: str | None = None) -> StoredFile:
     """A user's own file (optionally of a purpose), else 404: never reveal others' files."""
     record = db.session.get(StoredFile, file_id)
     if record is None or record.owner_user_id != user.id or (purpose and record.purpose != purpose):
-        raise NotFound("文件不存在", code="file_not_found")
+        raise FileNotFound()
     return record
 
 
@@ -79,12 +84,12 @@ def readable_file(actor, file_id: int):
 
     record = db.session.get(StoredFile, file_id)
     if record is None:
-        raise NotFound("文件不存在", code="file_not_found")
+        raise FileNotFound()
     if isinstance(actor, StaffUser):
         # ID photos and certificates are reviewers' material; operators do not need them
         allowed = actor.is_active and actor.has_role("reviewer")
     else:
         allowed = record.owner_user_id == actor.id
     if not allowed:
-        raise NotFound("文件不存在", code="file_not_found")
+        raise FileNotFound()
     return record, storage().read(record.storage_key)

@@ -88,7 +88,7 @@ class ScheduleExists(Conflict):
 
 class ScheduleStopped(Conflict):
     code = "schedule_stopped"
-    message = "该排班已停诊,不能修改号源"
+    message = "该排班已停诊"
 
 
 class ScheduleTotalBelowBooked(Conflict):
@@ -585,7 +585,7 @@ def update_schedule_total(actor: StaffUser, *, schedule_id: int, total: int) -> 
         stopped, booked = schedule.status != "open", schedule.total - schedule.available
         db.session.rollback()
         if stopped:
-            raise ScheduleStopped()
+            raise ScheduleStopped("该排班已停诊,不能修改号源")
         raise ScheduleTotalBelowBooked(ScheduleTotalBelowBooked.message.format(booked=booked),
                                        details={"booked": booked})
     department_id, work_date = schedule.department_id, schedule.work_date

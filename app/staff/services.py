@@ -25,6 +25,16 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 
 
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "用户不存在"
+
+
+class RealNameNotFound(NotFound):
+    code = "real_name_not_found"
+    message = "实名认证记录不存在"
+
+
 class BadCredentials(AppError):
     status = 401
     code = "bad_credentials"
@@ -176,7 +186,7 @@ def review_real_name(actor: StaffUser, verification_id: int, approve: bool,
     index = db.session.scalar(select(RealNameVerification.id_number_index)
                               .where(RealNameVerification.id == verification_id))
     if index is None:
-        raise NotFound("实名认证记录不存在", code="real_name_not_found")
+        raise RealNameNotFound()
     # every submission of this number, locked in id order: two reviewers approving two
     # accounts' submissions of one number take turns, and the second sees the first's
     same_number = db.session.scalars(select(RealNameVerification)
@@ -208,7 +218,7 @@ def ban_user(actor: StaffUser, user_id: int, reason: str) -> User:
     require_role(actor, "operator")
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("用户不存在", code="user_not_found")
+        raise UserNotFound()
     user.ban(reason)
     db.session.commit()
     log.info("staff %s banned user %s", actor.id, user.id)
@@ -219,7 +229,7 @@ def unban_user(actor: StaffUser, user_id: int) -> User:
     require_role(actor, "operator")
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("用户不存在", code="user_not_found")
+        raise UserNotFound()
     user.unban()
     db.session.commit()
     return user
