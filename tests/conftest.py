@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -104,6 +104,21 @@ def clean_state(app):
     from app.common.principal_cache import local_principals
     local_principals.drop()
     yield
+
+
+@pytest.fixture
+def commits(app):
+    """Commits made by this thread (the test client runs requests in it), one entry each."""
+    made = []
+    me = threading.get_ident()
+
+    def count(session):
+        if threading.get_ident() == me:
+            made.append(1)
+
+    event.listen(db.session, "after_commit", count)
+    yield made
+    event.remove(db.session, "after_commit", count)
 
 
 @pytest.fixture

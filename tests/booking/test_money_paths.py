@@ -1,10 +1,7 @@
 """Registrations and their money on every path: paid = refunded + kept for each payment, one
 row per out_refund_no, one commit per request, and orders that say what happened."""
-import threading
 
-import pytest
 import requests
-from sqlalchemy import event
 
 from app.extensions import db
 from tests.booking.conftest import book, pay, registration_row, schedule_row
@@ -69,21 +66,6 @@ def money_of_every_payment(app):
         money["wechat_refunded"] = sum(r["refund"] for r in at_wechat if r["status"] == "SUCCESS")
         money["wechat_refund_nos"] = sorted(r["out_refund_no"] for r in at_wechat)
     return result
-
-
-@pytest.fixture
-def one_commit(app):
-    """Commits made by this thread (the test client runs requests in it)."""
-    made = []
-    me = threading.get_ident()
-
-    def count(session):
-        if threading.get_ident() == me:
-            made.append(1)
-
-    event.listen(db.session, "after_commit", count)
-    yield made
-    event.remove(db.session, "after_commit", count)
 
 
 def test_money_adds_up_on_every_path(client, app, catalogue, verified, staff_factory):
@@ -197,24 +179,24 @@ def test_paying_after_an_unpaid_cancel_is_refunded_and_acknowledged(client, app,
 
 
 def test_cancel_and_stop_commit_once_and_refund_from_the_worker(client, app, catalogue, verified,
-                                                               staff_factory, one_commit):
+                                                               staff_factory, commits):
     schedule_id = catalogue["schedule"](total=5, fee_fen=1000)
     first, second, third = verified(3)
     bodies = [book(client, person, schedule_id).get_json() for person in (first, second, third)]
     for body in bodies[:2]:
         pay(app, body)
     operator = staff_factory("operator")
-    one_commit.clear()
+    commits.clear()
     response = cancel(client, first, bodies[0]["registration"]["id"])
     assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
-    assert len(one_commit) == 1
+    assert len(commits) == 1
     out_trade_no = payment_state(app, bodies[0]["payment"]["id"])["out_trade_no"]
     assert sim_transaction(app, out_trade_no)["refunds"] == []  # WeChat is the worker's
     assert payment_state(app, bodies[0]["payment"]["id"])["refunds"] == [(1000, "processing")]
-    one_commit.clear()
+    commits.clear()
     assert stop(client, operator, schedule_id, "设备检修").get_json() == {
         "schedule_id": schedule_id, "stopped": 1, "closed": 1}
-    assert len(one_commit) == 1
+    assert len(commits) == 1
     assert payment_state(app, bodies[1]["payment"]["id"])["refunds"] == [(1000, "processing")]
     run_jobs(app)
     for body in bodies[:2]:

@@ -1,11 +1,9 @@
 """Money never stuck: paid after close, refused refunds, no WeChat call inside a transaction,
 one way to declare a job. Through the real SDK, the simulator and a real RQ worker."""
-import threading
 from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import event
 
 from app.common.time import utcnow
 from app.extensions import db
@@ -268,23 +266,6 @@ def test_a_refund_wechat_ends_abnormal_is_failed_for_staff(client, app, alice, m
 
 
 # ----------------------------------------- 3. no WeChat call inside a request's transaction
-
-@pytest.fixture
-def commits(app):
-    """Commits made by this thread (the test client runs requests in it)."""
-    from app.extensions import db as database
-
-    made = []
-    me = threading.get_ident()
-
-    def count(session):
-        if threading.get_ident() == me:
-            made.append(1)
-
-    event.listen(database.session, "after_commit", count)
-    yield made
-    event.remove(database.session, "after_commit", count)
-
 
 def test_a_staff_refund_commits_once_and_leaves_wechat_to_the_worker(client, app, alice,
                                                                     make_order, staff_factory,
