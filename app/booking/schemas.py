@@ -54,12 +54,17 @@ REFUND_STATUS_NAMES = {"processing": "退款中", "succeeded": "已退款",
                        "failed": "退款异常,客服处理中"}
 
 
+def status_fields(names: dict) -> tuple[fields.Field, fields.Field]:
+    """`status` (an enum of `names`) and `status_name` (its Chinese name) for an output schema."""
+    return (fields.String(validate=validate.OneOf(list(names))),
+            fields.Function(lambda obj: names.get(obj.status, obj.status),
+                            metadata={"type": "string"}))
+
+
 class RegistrationRefundSchema(BaseSchema):
     id = fields.Integer()
     amount_fen = fields.Integer()
-    status = fields.String(validate=validate.OneOf(list(REFUND_STATUS_NAMES)))
-    status_name = fields.Function(lambda r: REFUND_STATUS_NAMES.get(r.status, r.status),
-                                  metadata={"type": "string"})
+    status, status_name = status_fields(REFUND_STATUS_NAMES)
     reason = fields.String()
     requested_at = LocalDateTime(attribute="created_at")
     succeeded_at = LocalDateTime(allow_none=True)
@@ -94,9 +99,7 @@ def _pay_deadline(registration) -> str | None:
 class RegistrationSchema(BaseSchema):
     id = fields.Integer()
     order_no = fields.String()
-    status = fields.String(validate=validate.OneOf(list(STATUS_NAMES)))
-    status_name = fields.Function(lambda r: STATUS_NAMES.get(r.status, r.status),
-                                  metadata={"type": "string"})
+    status, status_name = status_fields(STATUS_NAMES)
     hospital = fields.Nested(_Named)
     department = fields.Nested(_Named)
     doctor = fields.Nested(_Doctor)

@@ -1,10 +1,17 @@
 """Fixtures for the WeChat Pay gateway tests: a stand-in merchant endpoint that records what
 the simulator delivers, and the app pointed at it."""
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Receiver:
@@ -77,3 +84,13 @@ def receiver(app, monkeypatch):
                         instance.url + "/refund-notify")
     yield instance
     instance.close()
+
+
+def run_app_script(script: str, instance, redis_url: str) -> dict:
+    """Run `script` (given the instance dir and Redis URL as argv) in a child process, where a
+    second app cannot rebind this process's shared extensions; its last stdout line, as JSON."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(instance), redis_url], cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])

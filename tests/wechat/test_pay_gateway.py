@@ -2,13 +2,9 @@
 live test server; notifications go to a stdlib HTTP receiver run by the test."""
 import base64
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,10 +18,9 @@ from app.wechat.errors import (NotificationRejected, PayApiError, PayOrderNotFou
                                PayUnavailable)
 from app.wechat.simulator.keys import load_keys, public_pem
 from app.wechat.simulator.pay import build_notification, sign_message
-from tests.wechat.conftest import wait_until
+from tests.wechat.conftest import run_app_script, wait_until
 
 OPENID = "oSimPatient0000000000000001"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -555,12 +550,7 @@ def test_no_network_at_app_construction_or_for_payment_params(app, workdir):
     process: a second app in this one would rebind the shared extensions."""
     instance = workdir / "no-network"
     instance.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c", NO_NETWORK_SCRIPT, str(instance), app.config["REDIS_URL"]],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-        timeout=120)
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    outcome = run_app_script(NO_NETWORK_SCRIPT, instance, app.config["REDIS_URL"])
     assert outcome["attempts"] == []
     assert outcome["gateway"] == "http://10.255.255.1:81" and outcome["same"] is True
     params = outcome["params"]

@@ -1,14 +1,10 @@
 """GET /_sim explains the simulator: every route it has, and the conventions a tester needs."""
-import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.wechat.conftest import run_app_script
+
 
 
 def simulator_routes(app):
@@ -94,9 +90,5 @@ def test_without_the_simulator_setting_there_is_no_simulator_at_all(app, workdir
     since a second app in this one would rebind the shared extensions."""
     instance = workdir / "no-simulator"
     instance.mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c", NO_SIMULATOR_SCRIPT, str(instance), app.config["REDIS_URL"]],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-        timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"routes": [], "status": 404}
+    outcome = run_app_script(NO_SIMULATOR_SCRIPT, instance, app.config["REDIS_URL"])
+    assert outcome == {"routes": [], "status": 404}
