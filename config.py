@@ -121,6 +121,23 @@ class BaseConfig:
                                         # re-reads the database and reopens the gate
     BOOKING_GATE_INFLIGHT_SECONDS = 1.5  # a gate token not committed this long counts as lost
 
+    # Caregivers (陪护 / 陪诊)
+    # platform price standards per care type (app.caregivers.models.CARE_TYPES), fen per unit,
+    # [min, max]; staff override them in platform_settings["care_price_limits"]
+    CARE_PRICE_LIMITS = {"full_day": [15000, 100000], "day_shift": [8000, 60000],
+                         "night_shift": [8000, 60000], "hourly": [3000, 20000],
+                         "escort": [5000, 60000]}
+    CARE_NIGHT_SURCHARGE_MAX_FEN = 20000
+    CAREGIVER_MIN_AGE = 18
+    CAREGIVER_MAX_AGE = 70
+    # kinds every listed caregiver must hold approved and unexpired (else suspended)
+    CAREGIVER_REQUIRED_QUALIFICATIONS = ("id_card", "health_certificate")
+    QUALIFICATION_EXPIRY_WARNING_DAYS = 30
+    AVAILABILITY_HORIZON_DAYS = 60        # days ahead kept in availability_day_windows
+    AVAILABILITY_QUERY_MAX_DAYS = 31      # the longest [start, end) a free-time filter may ask
+    AVAILABILITY_BUSY_BLOCK_MAX_DAYS = 31  # a longer busy time is written as several blocks
+    CAREGIVER_SEARCH_CACHE_SECONDS = 10   # result pages, also dropped on every relevant commit
+
     # Background jobs
     RQ_QUEUES = ["default"]
     RQ_ASYNC = True

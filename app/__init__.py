@@ -143,5 +143,15 @@ def _register_blueprints(app, api):
     for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp, payments_blp,
                       booking_blp, notifications_blp, hospitals_blp):
         api.register_blueprint(blueprint)
+    # caregiver domains: each views module has `blp` (users) and may have `staff_blp`
+    from app.availability import views as availability_views
+    from app.caregivers import views as caregiver_views
+    from app.marketplace import views as marketplace_views
+    from app.qualifications import views as qualification_views
+    from app.settings import models as _settings  # noqa: F401  (tables for migrations)
+    for module in (caregiver_views, qualification_views, availability_views, marketplace_views):
+        for name in ("blp", "staff_blp"):
+            if hasattr(module, name):
+                api.register_blueprint(getattr(module, name))
     app.register_blueprint(health_bp)
     app.register_blueprint(pay_webhooks)

@@ -89,8 +89,21 @@ def _truncate_all():
             connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
         for table in reversed(db.metadata.sorted_tables):
             connection.execute(table.delete())
+        _restore_reference_data(connection)
         if connection.dialect.name == "mysql":
             connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+def _restore_reference_data(connection):
+    """Rows the migrations insert (the skill list) come back after each truncation."""
+    from app.caregivers.models import DEFAULT_SKILLS, CareSkill
+    from app.common.time import utcnow
+
+    now = utcnow()
+    connection.execute(CareSkill.__table__.insert(), [
+        {"code": code, "name": name, "sort_order": index * 10, "is_active": True,
+         "created_at": now, "updated_at": now}
+        for index, (code, name) in enumerate(DEFAULT_SKILLS)])
 
 
 @pytest.fixture(autouse=True)

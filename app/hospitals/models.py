@@ -6,8 +6,8 @@ booking may be cancelled until `cancel_time` on D-`cancel_days_before`. Times ar
 """
 from datetime import date, time
 
-from sqlalchemy import (Boolean, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint,
-                        text)
+from sqlalchemy import (Boolean, Date, Float, ForeignKey, Integer, String, Text, Time,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.models import TimestampMixin, transition
@@ -34,6 +34,9 @@ class Hospital(TimestampMixin, db.Model):
     district_code: Mapped[str] = mapped_column(String(6), index=True)
     address: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(32))
+    # WGS-84 degrees; caregiver search sorts by distance from a hospital or the user
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     intro: Mapped[str | None] = mapped_column(Text)
     notice: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -20,6 +20,9 @@ class StaffUser(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     official_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # the staff member's own mini-program account (users.id), if any: they may not review
+    # themselves. No foreign key: adding one on SQLite rebuilds this much-referenced table.
+    user_id: Mapped[int | None] = mapped_column(Integer, unique=True, index=True)
     last_login_at: Mapped[datetime | None]
     # password guessing: consecutive failed logins (reset by a success) and the lock they earned
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,3 @@
+from app.common.api import Blueprint
+
+
