@@ -201,3 +201,41 @@ def resident_id(prefix17: str) -> str:
 
 ID_ALICE = resident_id("11010119900307851")   # male, 1990-03-07
 ID_MOTHER = resident_id("31010419620512002")  # female, 1962-05-12
+
+
+def make_caregiver(app, *, user_id: int | None = None, status: str = "approved",
+                   skills=("elderly",), prices=None, city_code="110100", districts=("110101",),
+                   hospital_ids=(), **fields) -> int:
+    """A caregiver row straight in the database (for tests of what reads caregivers). A user is
+    created when `user_id` is None. Returns the caregiver id."""
+    from datetime import date
+
+    from app.caregivers.models import (Caregiver, CaregiverDistrict, CaregiverHospital,
+                                       CaregiverPrice, CaregiverSkill)
+    from app.users.models import User
+
+    with app.app_context():
+        if user_id is None:
+            user = User(openid=f"cg-{os.urandom(6).hex()}", status="active")
+            user.phone = "13700000000"
+            db.session.add(user)
+            db.session.flush()
+            user_id = user.id
+        values = {"name": "王秀英", "gender": "female", "birth_date": date(1978, 5, 1),
+                  "years_experience": 5, "bio": "耐心细致", "latitude": 39.91,
+                  "longitude": 116.40, "accepts_urgent": False, "night_service": False,
+                  "night_surcharge_fen": 0, "rating_count": 0, "completed_orders": 0,
+                  "review_round": 1, "suspension_count": 0}
+        values.update(fields)
+        caregiver = Caregiver(user_id=user_id, status=status, city_code=city_code, **values)
+        caregiver.phone = "13700000000"
+        caregiver.skills = [CaregiverSkill(skill_code=code) for code in skills]
+        caregiver.districts = [CaregiverDistrict(district_code=code) for code in districts]
+        caregiver.hospitals = [CaregiverHospital(hospital_id=h) for h in hospital_ids]
+        caregiver.prices = [CaregiverPrice(care_type=t, price_fen=p)
+                            for t, p in (prices or {"full_day": 30000}).items()]
+        db.session.add(caregiver)
+        db.session.commit()
+        caregiver_id = caregiver.id
+        db.session.remove()
+    return caregiver_id

@@ -76,7 +76,9 @@ class Caregiver(TimestampMixin, db.Model):
     accepts_urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # start within 2 h
     night_service: Mapped[bool] = mapped_column(Boolean, default=False)
     night_surcharge_fen: Mapped[int] = mapped_column(Integer, default=0)  # per night shift/day
-    # review
+    # review; the counters give each round's inbox message its own reference
+    review_round: Mapped[int] = mapped_column(Integer, default=0)  # +1 per submission
+    suspension_count: Mapped[int] = mapped_column(Integer, default=0)  # +1 per suspension
     submitted_at: Mapped[datetime | None]
     reviewed_at: Mapped[datetime | None]
     reviewed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
@@ -106,6 +108,7 @@ class Caregiver(TimestampMixin, db.Model):
 
     def submit(self):
         transition(self, "status", {"draft", "rejected"}, "pending_review")
+        self.review_round = (self.review_round or 0) + 1
 
     def approve(self):
         transition(self, "status", {"pending_review"}, "approved")
@@ -118,6 +121,7 @@ class Caregiver(TimestampMixin, db.Model):
     def suspend(self, by: str, reason: str):
         transition(self, "status", {"approved"}, "suspended")
         self.suspended_by, self.suspend_reason = by, reason
+        self.suspension_count = (self.suspension_count or 0) + 1
 
     def reinstate(self):
         transition(self, "status", {"suspended"}, "approved")

@@ -5,7 +5,7 @@ one goes back to `pending`. Expiry is a date, not a state: an approved document 
 suspends a caregiver whose required kind has lapsed)."""
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.crypto import EncryptedString, encrypted_length
@@ -31,6 +31,7 @@ class Qualification(TimestampMixin, db.Model):
     issued_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    review_round: Mapped[int] = mapped_column(Integer, default=1)  # +1 per resubmission
     reject_reason: Mapped[str | None] = mapped_column(String(200))
     reviewed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     reviewed_at: Mapped[datetime | None]
@@ -49,6 +50,7 @@ class Qualification(TimestampMixin, db.Model):
 
     def resubmit(self):
         transition(self, "status", {"rejected", "pending"}, "pending")
+        self.review_round = (self.review_round or 0) + 1
 
 
 Index("ix_qualifications_status_kind", Qualification.status, Qualification.kind)
