@@ -60,6 +60,7 @@ def create_app(config_name=None, overrides=None):
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limiter_storage_uri(app.config["REDIS_URL"]))
     limiter.init_app(app)
     jobs.install(db)
+    import app.marketplace.cache as _search_cache  # noqa: F401  (installs its session listeners)
     from app.common.auth import install_principal_cache
     install_principal_cache(app)
     from app.common.openapi import init_openapi

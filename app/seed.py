@@ -2,12 +2,12 @@
 again adds nothing (hospitals by code, schedules by doctor, date and period: a run on a later
 day adds only the days that have come into the booking window)."""
 import random
-from datetime import date, time
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import insert, select
 
-from app.common.time import to_local
+from app.common.time import to_local, utcnow
 from app.extensions import db
 from app.hospitals import cache, rules
 from app.hospitals.models import Department, Doctor, Hospital, Schedule
@@ -57,6 +57,7 @@ def seed_demo_data(now=None):
         lines.append(f"created demo user #{user.id} (wx.login code '{DEMO_LOGIN_CODE}') "
                      "with 2 patients")
     lines.extend(seed_demo_hospitals(now))
+    lines.extend(seed_demo_caregivers(now))
     if not lines:
         lines.append("demo data already present; nothing added")
     return lines
@@ -109,6 +110,21 @@ DEMO_HOSPITALS = [
     ("DEMO-XA02", "西安碑林区中医医院", "3C", ("610000", "610100", "610103"),
      "西安市碑林区西一路 16 号", "029-87280020", (7, "08:30", "16:00", 1, "16:00")),
 ]
+
+# WGS-84 (latitude, longitude) near each demo hospital's address: caregiver search sorts by
+# distance from a hospital. Kept apart from DEMO_HOSPITALS so existing rows can be filled in.
+DEMO_HOSPITAL_COORDINATES = {
+    "DEMO-BJ01": (39.9127, 116.4172), "DEMO-BJ02": (39.9365, 116.3547),
+    "DEMO-BJ03": (39.9262, 116.4497), "DEMO-BJ04": (39.9884, 116.3528),
+    "DEMO-SH01": (31.2116, 121.4686), "DEMO-SH02": (31.1867, 121.4470),
+    "DEMO-SH03": (31.1571, 121.5163), "DEMO-SH04": (31.2328, 121.4598),
+    "DEMO-GZ01": (23.1296, 113.2932), "DEMO-GZ02": (23.1372, 113.3350),
+    "DEMO-SZ01": (22.5532, 114.0591), "DEMO-SZ02": (22.4927, 113.9198),
+    "DEMO-CD01": (30.6421, 104.0641), "DEMO-CD02": (30.6557, 104.0853),
+    "DEMO-CD03": (30.6758, 104.0660), "DEMO-HZ01": (30.2682, 120.1459),
+    "DEMO-HZ02": (30.2560, 120.1752), "DEMO-HZ03": (30.2903, 120.1718),
+    "DEMO-XA01": (34.2232, 108.9471), "DEMO-XA02": (34.2689, 108.9521),
+}
 
 DEMO_DEPARTMENTS = [
     ("NK", "内科", "诊治内科常见病、多发病及疑难重症。", [
@@ -188,10 +204,13 @@ def seed_demo_hospitals(now=None) -> list[str]:
     if created:
         lines.append(f"created {created['hospitals']} demo hospitals with "
                      f"{created['departments']} departments and {created['doctors']} doctors")
+    located = _fill_hospital_coordinates()
+    if located:
+        lines.append(f"set the coordinates of {located} demo hospitals")
     added, last_day = _seed_schedules(now)
     if added:
         lines.append(f"added {added} demo schedules (through {last_day.isoformat()})")
-    if created or added:
+    if created or located or added:
         cache.invalidate_catalogue()
     return lines
 
@@ -205,9 +224,11 @@ def _seed_catalogue() -> dict:
             continue
         rng = random.Random(f"demo-hospital:{code}")
         days_ahead, release, stop, cancel_days, cancel = window
+        latitude, longitude = DEMO_HOSPITAL_COORDINATES[code]
         hospital = Hospital(
             code=code, name=name, level=level, province_code=region[0], city_code=region[1],
             district_code=region[2], address=address, phone=phone, is_active=True,
+            latitude=latitude, longitude=longitude,
             intro=f"{name}是一所集医疗、教学、科研、预防保健于一体的"
                   f"{'综合性医院' if level != '1' else '基层医疗卫生机构'},"
                   "秉承“以患者为中心”的服务理念,为群众提供优质、便捷的医疗服务。",
@@ -258,6 +279,19 @@ def _seed_catalogue() -> dict:
     if counts["hospitals"]:
         db.session.commit()
     return counts if counts["hospitals"] else {}
+
+
+def _fill_hospital_coordinates() -> int:
+    """Demo hospitals made before hospitals had coordinates get them (rows that have any are
+    left alone: staff may have corrected them)."""
+    missing = db.session.scalars(select(Hospital).where(
+        Hospital.code.in_(list(DEMO_HOSPITAL_COORDINATES)),
+        Hospital.latitude.is_(None) | Hospital.longitude.is_(None))).all()
+    for hospital in missing:
+        hospital.latitude, hospital.longitude = DEMO_HOSPITAL_COORDINATES[hospital.code]
+    if missing:
+        db.session.commit()
+    return len(missing)
 
 
 def _doctor_name(rng, used: set) -> str:
@@ -328,3 +362,348 @@ def _seed_schedules(now=None):
     else:
         db.session.rollback()
     return len(rows), last_day
+
+
+# ---- caregivers ------------------------------------------------------------------------------
+# ~50 approved caregivers across the demo cities, the demo caregiver login, a few applications
+# and documents waiting for review. Natural key: the user's openid (one per wx.login code), so
+# a second run, or a run on a later day, adds nothing.
+
+DEMO_CAREGIVER_LOGIN_CODE = "demo-caregiver"
+DEMO_CAREGIVER_COUNT = 50       # approved, codes demo-caregiver-1 … -50
+DEMO_APPLICANT_COUNT = 4        # pending_review, codes demo-applicant-1 … -4
+# approved caregivers that also have a nursing certificate waiting for review
+DEMO_PENDING_DOCUMENT_OF = (3, 11)
+# this one's nursing certificate expires within the warning period
+DEMO_EXPIRING_CERTIFICATE_OF = 5
+
+_CG_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘蒋蔡余杜叶"
+_CG_GIVEN = {
+    "female": ("秀英", "桂兰", "玉梅", "春燕", "小红", "丽娟", "美玲", "凤霞", "素琴", "翠萍",
+               "雪芳", "金凤", "晓燕", "秋菊", "海霞", "慧琳", "彩云", "爱华", "淑珍", "月娥"),
+    "male": ("建军", "志刚", "国庆", "德明", "永福", "海涛", "春生", "立军", "长青", "文斌"),
+}
+_CG_BIOS = ("做事细心,有耐心,擅长照顾行动不便的老人,能配合家属做好康复训练。",
+            "性格开朗,沟通能力强,熟悉医院就诊流程,可陪同挂号、检查、取药。",
+            "多年三甲医院陪护经验,熟悉术后翻身、拍背、管路护理等操作。",
+            "持证上岗,懂营养配餐,能协助进食、洗漱、如厕,夜间照护经验丰富。",
+            "为人踏实可靠,照顾过多位认知症老人,懂得安抚情绪、预防走失。",
+            "有母婴护理经验,会产后护理和新生儿照护,讲究卫生,作息规律。")
+_CG_EMPLOYERS = ("家政服务有限公司", "养老服务中心", "护理院", "社区居家养老服务站",
+                 "医院陪护中心", "康复医院")
+_CG_ROLES = ("护理员", "陪护员", "养老护理员", "陪诊员", "医疗护理员")
+# weekly patterns: weekday → [(start_minute, end_minute)], 30-minute grid; a night across
+# midnight is two windows (evening on its day, morning on the next)
+_NIGHTS = [(0, 480), (1200, 1440)]
+_CG_PATTERNS = {
+    "weekday_days": {d: [(480, 1080)] for d in range(5)},
+    "day_shifts": {d: [(420, 1140)] for d in range(7)},
+    "nights": {d: list(_NIGHTS) for d in range(7)},
+    "live_in": {d: [(0, 1440)] for d in range(7)},
+    "part_time": {d: [(540, 720), (840, 1020)] for d in (0, 2, 4, 5)},
+    "weekends": {d: [(480, 1200)] for d in (5, 6)},
+    "days_and_weekend_live_in": {**{d: [(480, 1080)] for d in range(5)},
+                                 **{d: [(0, 1440)] for d in (5, 6)}},
+}
+# the care types each pattern suits (a caregiver prices 2–5 of them)
+_CG_PATTERN_TYPES = {
+    "weekday_days": ("day_shift", "hourly", "escort"),
+    "day_shifts": ("day_shift", "hourly", "escort", "full_day"),
+    "nights": ("night_shift", "full_day", "hourly"),
+    "live_in": ("full_day", "day_shift", "night_shift", "hourly", "escort"),
+    "part_time": ("hourly", "escort"),
+    "weekends": ("day_shift", "hourly", "escort"),
+    "days_and_weekend_live_in": ("full_day", "day_shift", "hourly", "escort"),
+}
+
+
+def seed_demo_caregivers(now=None) -> list[str]:
+    """`now` (aware, default the current time) places documents' dates and busy blocks."""
+    now = to_local(now) if now is not None else to_local(utcnow())
+    cities = _demo_cities()
+    if not cities:
+        return []
+    reviewer_id = db.session.scalar(select(StaffUser.id).where(StaffUser.username == "reviewer"))
+    specs = [_caregiver_spec(DEMO_CAREGIVER_LOGIN_CODE, 0, cities, "approved")]
+    specs += [_caregiver_spec(f"demo-caregiver-{n}", n, cities, "approved")
+              for n in range(1, DEMO_CAREGIVER_COUNT + 1)]
+    specs += [_caregiver_spec(f"demo-applicant-{n}", DEMO_CAREGIVER_COUNT + n, cities,
+                              "pending_review") for n in range(1, DEMO_APPLICANT_COUNT + 1)]
+    openids = {spec["code"]: openid_for_code(spec["code"]) for spec in specs}
+    present = set(db.session.scalars(select(User.openid).where(
+        User.openid.in_(list(openids.values())))))
+    made = {"approved": 0, "pending_review": 0, "pending_documents": 0}
+    demo_id, new_ids = None, []
+    for spec in specs:
+        if openids[spec["code"]] in present:
+            continue
+        caregiver = _make_caregiver(spec, openids[spec["code"]], now, reviewer_id)
+        new_ids.append(caregiver.id)
+        made[spec["status"]] += 1
+        made["pending_documents"] += spec["n"] in DEMO_PENDING_DOCUMENT_OF
+        if spec["code"] == DEMO_CAREGIVER_LOGIN_CODE:
+            demo_id = caregiver.id
+    if not new_ids:
+        return []
+    db.session.commit()
+    # their working days for the horizon, as any change of hours does (commits itself)
+    from app.availability.services import rebuild_day_windows
+    rebuild_day_windows(new_ids)
+    lines = []
+    if made["approved"]:
+        lines.append(f"created {made['approved']} approved demo caregivers in "
+                     f"{len(cities)} cities with documents, prices and weekly hours")
+    if demo_id is not None:
+        lines.append(f"created demo caregiver #{demo_id} (wx.login code "
+                     f"'{DEMO_CAREGIVER_LOGIN_CODE}')")
+    if made["pending_review"] or made["pending_documents"]:
+        lines.append(f"created {made['pending_review']} caregiver applications and "
+                     f"{made['pending_documents']} documents of listed caregivers "
+                     "waiting for review")
+    return lines
+
+
+def _demo_cities() -> dict:
+    """city_code → [(hospital id, district code, latitude, longitude)] of the demo hospitals."""
+    cities = {}
+    rows = db.session.execute(select(Hospital.code, Hospital.id, Hospital.city_code,
+                                     Hospital.district_code).where(
+        Hospital.code.in_([row[0] for row in DEMO_HOSPITALS])).order_by(Hospital.code)).all()
+    for code, hospital_id, city_code, district_code in rows:
+        latitude, longitude = DEMO_HOSPITAL_COORDINATES[code]
+        cities.setdefault(city_code, []).append((hospital_id, district_code, latitude, longitude))
+    return cities
+
+
+def _caregiver_spec(code: str, n: int, cities: dict, status: str) -> dict:
+    """Everything about one demo caregiver, drawn from a generator seeded with its code (the
+    same code always yields the same person)."""
+    from app.caregivers.models import CARE_TYPES, DEFAULT_SKILLS
+
+    rng = random.Random(f"demo-caregiver:{code}")
+    city_codes = sorted(cities)
+    city = "110100" if n == 0 else city_codes[(n - 1) % len(city_codes)]
+    hospitals = cities[city]
+    gender = "male" if rng.random() < 0.2 else "female"
+    name = rng.choice(_CG_SURNAMES) + rng.choice(_CG_GIVEN[gender])
+    if n == 0:
+        name, gender = "陈秀梅", "female"
+    chosen = rng.sample(hospitals, min(len(hospitals), rng.randint(1, 3)))
+    home = chosen[0]
+    pattern = "days_and_weekend_live_in" if n == 0 else rng.choice(sorted(_CG_PATTERNS))
+    suited = _CG_PATTERN_TYPES[pattern]
+    types = rng.sample(suited, min(len(suited), rng.randint(2, 5)))
+    if len(types) < 2:  # a pattern suits at least two types; keep the floor explicit
+        types = list(suited[:2])
+    skills = sorted(rng.sample([c for c, _ in DEFAULT_SKILLS], rng.randint(1, 4)))
+    if n == 0:
+        skills = ["elderly", "escort", "post_surgery"]
+    age = rng.randint(28, 58)
+    years = rng.randint(1, min(25, age - 20))
+    birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
+    history = []
+    year = 2025
+    for _ in range(rng.randint(1, 3)):
+        start = year - rng.randint(1, 4)
+        history.append({"start": f"{start}-{rng.randint(1, 12):02d}",
+                        "end": None if not history else f"{year}-{rng.randint(1, 12):02d}",
+                        "employer": rng.choice(("安心", "康乐", "福寿", "仁和", "益康", "暖阳"))
+                        + rng.choice(_CG_EMPLOYERS),
+                        "role": rng.choice(_CG_ROLES)})
+        year = start
+    return {
+        "code": code, "n": n, "status": status, "rng": rng, "name": name, "gender": gender,
+        "birth_date": birth, "city": city, "districts": sorted({h[1] for h in chosen}),
+        "hospital_ids": sorted(h[0] for h in chosen),
+        "latitude": round(home[2] + rng.uniform(-0.03, 0.03), 6),
+        "longitude": round(home[3] + rng.uniform(-0.03, 0.03), 6),
+        "years": years, "bio": rng.choice(_CG_BIOS), "history": history, "skills": skills,
+        "types": [t for t in CARE_TYPES if t in types], "pattern": pattern,
+        "phone": f"137{n:04d}{rng.randint(0, 9999):04d}",
+        "id_number": _demo_resident_id(home[1], birth, gender, rng),
+    }
+
+
+def _demo_resident_id(district: str, birth: date, gender: str, rng) -> str:
+    from app.common.identity import resident_id_check_char
+
+    sequence = rng.randrange(1, 999, 2) if gender == "male" else rng.randrange(0, 998, 2)
+    first17 = f"{district}{birth:%Y%m%d}{sequence:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def _demo_prices(spec) -> dict:
+    """Whole yuan inside the platform's price standards, varied per caregiver."""
+    limits = _price_limits()
+    rng = spec["rng"]
+    prices = {}
+    for care_type in spec["types"]:
+        low, high = limits[care_type]
+        # most ask for the lower half of the range; a few experienced ones more
+        share = rng.uniform(0.05, 0.5) + (0.3 if spec["years"] > 15 else 0)
+        prices[care_type] = max(low, min(high, (low + int((high - low) * share)) // 1000 * 1000))
+    return prices
+
+
+def _price_limits() -> dict:
+    try:
+        from app.caregivers.services import price_limits
+    except ImportError:  # the caregivers services are not there yet
+        return {k: tuple(v) for k, v in current_app.config["CARE_PRICE_LIMITS"].items()}
+    return price_limits()
+
+
+def _make_caregiver(spec, openid, now, reviewer_id):
+    from app.availability.models import WeeklyWindow
+    from app.availability.services import add_busy_block
+    from app.caregivers.models import (Caregiver, CaregiverDistrict, CaregiverHospital,
+                                       CaregiverPrice, CaregiverSkill)
+
+    rng = spec["rng"]
+    approved = spec["status"] == "approved"
+    user = User(openid=openid, nickname=spec["name"][0] + ("阿姨" if spec["gender"] == "female"
+                                                           else "师傅"),
+                real_name_status="verified", gender=spec["gender"])
+    user.phone = spec["phone"]
+    user.real_name_encrypted = spec["name"]
+    db.session.add(user)
+    db.session.flush()
+    submitted = _utc(now - timedelta(days=rng.randint(30, 400) if approved
+                                     else rng.randint(0, 3), hours=rng.randint(0, 12)))
+    caregiver = Caregiver(
+        user_id=user.id, status=spec["status"], name=spec["name"], gender=spec["gender"],
+        birth_date=spec["birth_date"], city_code=spec["city"], latitude=spec["latitude"],
+        longitude=spec["longitude"], years_experience=spec["years"], bio=spec["bio"],
+        work_history=spec["history"], accepts_urgent=rng.random() < 0.4,
+        night_service=spec["pattern"] in ("nights", "live_in") or rng.random() < 0.2,
+        review_round=1, suspension_count=0, submitted_at=submitted,
+        rating_count=0, completed_orders=0)
+    caregiver.phone = spec["phone"]
+    caregiver.night_surcharge_fen = rng.choice((0, 2000, 3000, 5000)) \
+        if caregiver.night_service else 0
+    if approved:
+        caregiver.reviewed_at = caregiver.approved_at = submitted + timedelta(days=1)
+        caregiver.reviewed_by_staff_id = reviewer_id
+        # what past orders and reviews would have added up to, so rating and order sorts
+        # show a spread (the demo has no order history behind them)
+        caregiver.completed_orders = rng.randint(0, 12 * spec["years"])
+        if caregiver.completed_orders:
+            caregiver.rating_count = rng.randint(0, caregiver.completed_orders)
+            if caregiver.rating_count:
+                caregiver.rating_avg = round(rng.uniform(4.2, 5.0), 1)
+    caregiver.skills = [CaregiverSkill(skill_code=code) for code in spec["skills"]]
+    caregiver.districts = [CaregiverDistrict(district_code=code) for code in spec["districts"]]
+    caregiver.hospitals = [CaregiverHospital(hospital_id=h) for h in spec["hospital_ids"]]
+    caregiver.prices = [CaregiverPrice(care_type=t, price_fen=p)
+                        for t, p in _demo_prices(spec).items()]
+    caregiver.photo_file_id = _demo_file(user, "photo", spec["code"], purpose="attachment").id
+    db.session.add(caregiver)
+    db.session.flush()
+    _demo_documents(caregiver, user, spec, now, reviewer_id)
+    for weekday, windows in sorted(_CG_PATTERNS[spec["pattern"]].items()):
+        for start, end in windows:
+            db.session.add(WeeklyWindow(caregiver_id=caregiver.id, weekday=weekday,
+                                        start_minute=start, end_minute=end))
+    if approved:
+        # a few bookings already taken in the next two weeks, inside their working hours
+        today = now.date()
+        for offset in rng.sample(range(1, 14), rng.randint(1, 3)):
+            day = today + timedelta(days=offset)
+            windows = _CG_PATTERNS[spec["pattern"]].get(day.weekday())
+            if not windows:
+                continue
+            start, end = max(windows, key=lambda w: w[1] - w[0])
+            length = min(end - start, rng.choice((240, 480)))
+            begins = datetime.combine(day, time(0), now.tzinfo) + timedelta(minutes=start)
+            add_busy_block(caregiver.id, begins, begins + timedelta(minutes=length),
+                           ref_type="manual", ref_id=None)
+    return caregiver
+
+
+def _demo_documents(caregiver, user, spec, now, reviewer_id):
+    """ID card and health certificate (approved and valid for a listed caregiver, pending for
+    an applicant), a nursing certificate for about half, each with an uploaded image."""
+    from app.qualifications.models import Qualification, QualificationFile
+
+    rng = spec["rng"]
+    today = now.date()
+    approved = spec["status"] == "approved"
+    n = spec["n"]
+    id_issued = today - timedelta(days=rng.randint(400, 3000))
+    health_issued = today - timedelta(days=rng.randint(30, 300))
+    documents = [
+        ("id_card", "居民身份证", spec["id_number"], "公安局", id_issued,
+         id_issued + timedelta(days=365 * 20), approved),
+        ("health_certificate", "健康证明", f"JK{today.year}{n:04d}{rng.randint(0, 9999):04d}",
+         "疾病预防控制中心", health_issued, health_issued + timedelta(days=365), approved),
+    ]
+    if n == DEMO_EXPIRING_CERTIFICATE_OF or n == 0 or rng.random() < 0.5 or not approved:
+        issued = today - timedelta(days=rng.randint(200, 1500))
+        expires = today + timedelta(days=20) if n == DEMO_EXPIRING_CERTIFICATE_OF \
+            else issued + timedelta(days=365 * 5)
+        documents.append(("nursing_certificate", rng.choice(
+            ("养老护理员职业技能等级证书", "医疗护理员培训合格证", "母婴护理职业技能证书")),
+            f"HL{n:04d}{rng.randint(0, 99999999):08d}", "人力资源和社会保障局", issued,
+            max(expires, today + timedelta(days=20)), approved))
+    if approved and n in DEMO_PENDING_DOCUMENT_OF:
+        documents.append(("nursing_certificate", "医疗护理员培训合格证",
+                          f"HP{n:04d}{rng.randint(0, 99999999):08d}", "人力资源和社会保障局",
+                          today - timedelta(days=10), today + timedelta(days=365 * 3), False))
+    for kind, title, number, issuer, issued, expires, is_approved in documents:
+        qualification = Qualification(
+            caregiver_id=caregiver.id, kind=kind, title=title, number=number,
+            number_index=_qualification_number_index(kind, number), issuer=issuer,
+            issued_on=issued, expires_on=expires, review_round=1,
+            status="approved" if is_approved else "pending")
+        if is_approved:
+            qualification.reviewed_by_staff_id = reviewer_id
+            qualification.reviewed_at = caregiver.reviewed_at
+        stored = _demo_file(user, kind, f"{spec['code']}:{kind}:{number}",
+                            purpose="qualification")
+        qualification.files = [QualificationFile(file_id=stored.id)]
+        db.session.add(qualification)
+    db.session.flush()
+
+
+def _qualification_number_index(kind: str, number: str) -> str:
+    """The blind index the qualifications service keeps (one number cannot back two people)."""
+    from app.common.crypto import cipher
+
+    return cipher().blind_index(number, f"qualification:{kind}")
+
+
+def _demo_file(user, label: str, seed: str, *, purpose: str):
+    """A tiny valid PNG (a coloured square, different per file) stored like an upload."""
+    import hashlib
+    import uuid
+
+    from app.files.models import StoredFile
+    from app.files.storage import storage
+
+    data = tiny_png(hashlib.sha256(seed.encode()).digest()[:3])
+    key = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.png"
+    storage().save(key, data)
+    record = StoredFile(owner_user_id=user.id, purpose=purpose, content_type="image/png",
+                        size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                        storage_key=key, original_name=f"{label}.png")
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def tiny_png(rgb: bytes, size: int = 8) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + rgb * size for _ in range(size))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _utc(moment: datetime) -> datetime:
+    """Aware local → naive UTC (as stored)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

@@ -51,6 +51,7 @@ WEB_GRACEFUL_SECONDS = 5   # gunicorn's own graceful timeout, inside GRACE_SECON
 DEMO_STAFF = ("admin", "reviewer", "operator")
 DEMO_PASSWORD = "admin-demo-2026"
 DEMO_LOGIN_CODE = "demo-user"
+DEMO_CAREGIVER_LOGIN_CODE = "demo-caregiver"  # app.seed.DEMO_CAREGIVER_LOGIN_CODE
 
 
 def say(message):
@@ -371,6 +372,8 @@ class Launcher:
             f"                  admin / {DEMO_PASSWORD}   (also reviewer, operator; same password)",
             f"  Demo user       POST {base}/api/v1/auth/wechat-login",
             f"                  {{\"code\": \"{DEMO_LOGIN_CODE}\"}}   (the wx.login code of the demo user)",
+            f"  Demo caregiver  {{\"code\": \"{DEMO_CAREGIVER_LOGIN_CODE}\"}}   (an approved caregiver "
+            "with hours; GET /api/v1/caregiver/me)",
             "",
             f"  Web server      {web}",
             f"  Database        {database}",

@@ -7,7 +7,7 @@ listed with the old values until staff decide.
 """
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, Double, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,8 +65,8 @@ class Caregiver(TimestampMixin, db.Model):
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     # where they work: a city, districts in it (CaregiverDistrict), hospitals (CaregiverHospital)
     city_code: Mapped[str | None] = mapped_column(String(6))
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Double)
+    longitude: Mapped[float | None] = mapped_column(Double)
     years_experience: Mapped[int] = mapped_column(Integer, default=0)
     bio: Mapped[str | None] = mapped_column(Text)
     # [{"start": "YYYY-MM", "end": "YYYY-MM" | null, "employer": str, "role": str}, ...]
@@ -87,7 +87,7 @@ class Caregiver(TimestampMixin, db.Model):
     suspended_by: Mapped[str | None] = mapped_column(String(16))
     suspend_reason: Mapped[str | None] = mapped_column(String(200))
     # what orders and reviews add up (kept here so search can filter and sort on them)
-    rating_avg: Mapped[float | None] = mapped_column(Float)  # None until the first review
+    rating_avg: Mapped[float | None] = mapped_column(Double)  # None until the first review
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_orders: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -6,7 +6,7 @@ booking may be cancelled until `cancel_time` on D-`cancel_days_before`. Times ar
 """
 from datetime import date, time
 
-from sqlalchemy import (Boolean, Date, Float, ForeignKey, Integer, String, Text, Time,
+from sqlalchemy import (Boolean, Date, Double, ForeignKey, Integer, String, Text, Time,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,8 +35,8 @@ class Hospital(TimestampMixin, db.Model):
     address: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(32))
     # WGS-84 degrees; caregiver search sorts by distance from a hospital or the user
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Double)
+    longitude: Mapped[float | None] = mapped_column(Double)
     intro: Mapped[str | None] = mapped_column(Text)
     notice: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

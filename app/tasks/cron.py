@@ -5,8 +5,10 @@ from rq import cron as rq_cron_module
 from rq.serializers import JSONSerializer
 
 from app.common.jobs import job_name
+from app.tasks.availability import roll_forward_day_windows
 from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_reminders,
                                sweep_unpaid_registrations)
+from app.tasks.caregivers import check_qualification_expiry
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
 
@@ -36,3 +38,5 @@ _every(rebuild_booking_gates, interval=60)
 # rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai
 _every(send_visit_reminders, cron="0 10 * * *")
 _every(mark_no_shows, cron="55 15 * * *")
+_every(check_qualification_expiry, cron="30 1 * * *")  # 09:30 Shanghai
+_every(roll_forward_day_windows, cron="5 16 * * *")  # 00:05 Shanghai: the new horizon day

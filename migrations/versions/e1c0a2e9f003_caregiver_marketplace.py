@@ -57,8 +57,8 @@ def upgrade():
     sa.Column('phone_encrypted', sa.String(length=147), nullable=True),
     sa.Column('phone_index', sa.String(length=64), nullable=True),
     sa.Column('city_code', sa.String(length=6), nullable=True),
-    sa.Column('latitude', sa.Float(), nullable=True),
-    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('latitude', sa.Double(), nullable=True),
+    sa.Column('longitude', sa.Double(), nullable=True),
     sa.Column('years_experience', sa.Integer(), nullable=False),
     sa.Column('bio', sa.Text(), nullable=True),
     sa.Column('work_history', sa.JSON(), nullable=True),
@@ -75,7 +75,7 @@ def upgrade():
     sa.Column('approved_at', sa.DateTime(), nullable=True),
     sa.Column('suspended_by', sa.String(length=16), nullable=True),
     sa.Column('suspend_reason', sa.String(length=200), nullable=True),
-    sa.Column('rating_avg', sa.Float(), nullable=True),
+    sa.Column('rating_avg', sa.Double(), nullable=True),
     sa.Column('rating_count', sa.Integer(), nullable=False),
     sa.Column('completed_orders', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -244,9 +244,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['qualification_id'], ['qualifications.id'], name=op.f('fk_qualification_files_qualification_id_qualifications')),
     sa.PrimaryKeyConstraint('qualification_id', 'file_id', name=op.f('pk_qualification_files'))
     )
-    with op.batch_alter_table('hospitals', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('latitude', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('longitude', sa.Float(), nullable=True))
+    op.add_column('hospitals', sa.Column('latitude', sa.Double(), nullable=True))
+    op.add_column('hospitals', sa.Column('longitude', sa.Double(), nullable=True))
 
     op.add_column('staff_users', sa.Column('user_id', sa.Integer(), nullable=True))
     op.create_index(op.f('ix_staff_users_user_id'), 'staff_users', ['user_id'], unique=True)
@@ -262,65 +261,16 @@ def upgrade():
 
 
 def downgrade():
+    # plain DROP COLUMN (SQLite ≥ 3.35 has it): a batch rebuild of these much-referenced
+    # tables would trip their foreign keys on SQLite
     op.drop_index(op.f('ix_staff_users_user_id'), table_name='staff_users')
-    with op.batch_alter_table('staff_users', schema=None) as batch_op:
-        batch_op.drop_column('user_id')
-
-    with op.batch_alter_table('hospitals', schema=None) as batch_op:
-        batch_op.drop_column('longitude')
-        batch_op.drop_column('latitude')
-
-    op.drop_table('qualification_files')
-    with op.batch_alter_table('qualifications', schema=None) as batch_op:
-        batch_op.drop_index('ix_qualifications_status_kind')
-        batch_op.drop_index(batch_op.f('ix_qualifications_number_index'))
-        batch_op.drop_index('ix_qualifications_expiry')
-        batch_op.drop_index(batch_op.f('ix_qualifications_caregiver_id'))
-
-    op.drop_table('qualifications')
-    with op.batch_alter_table('caregiver_skills', schema=None) as batch_op:
-        batch_op.drop_index('ix_caregiver_skills_skill')
-
-    op.drop_table('caregiver_skills')
-    with op.batch_alter_table('caregiver_revisions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_caregiver_revisions_status'))
-        batch_op.drop_index(batch_op.f('ix_caregiver_revisions_caregiver_id'))
-
-    op.drop_table('caregiver_revisions')
-    with op.batch_alter_table('caregiver_prices', schema=None) as batch_op:
-        batch_op.drop_index('ix_caregiver_prices_type_price')
-
-    op.drop_table('caregiver_prices')
-    with op.batch_alter_table('caregiver_hospitals', schema=None) as batch_op:
-        batch_op.drop_index('ix_caregiver_hospitals_hospital')
-
-    op.drop_table('caregiver_hospitals')
-    with op.batch_alter_table('caregiver_districts', schema=None) as batch_op:
-        batch_op.drop_index('ix_caregiver_districts_district')
-
-    op.drop_table('caregiver_districts')
-    with op.batch_alter_table('availability_weekly_windows', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_availability_weekly_windows_caregiver_id'))
-
-    op.drop_table('availability_weekly_windows')
-    with op.batch_alter_table('availability_exceptions', schema=None) as batch_op:
-        batch_op.drop_index('ix_availability_exceptions_caregiver_day')
-
-    op.drop_table('availability_exceptions')
-    op.drop_table('availability_day_windows')
-    with op.batch_alter_table('availability_busy_blocks', schema=None) as batch_op:
-        batch_op.drop_index('ix_busy_blocks_ref')
-        batch_op.drop_index('ix_busy_blocks_caregiver_end')
-
-    op.drop_table('availability_busy_blocks')
-    with op.batch_alter_table('caregivers', schema=None) as batch_op:
-        batch_op.drop_index('ix_caregivers_status_rating')
-        batch_op.drop_index('ix_caregivers_status_orders')
-        batch_op.drop_index('ix_caregivers_status_experience')
-        batch_op.drop_index('ix_caregivers_status_city')
-        batch_op.drop_index('ix_caregivers_status_birth')
-        batch_op.drop_index(batch_op.f('ix_caregivers_phone_index'))
-
-    op.drop_table('caregivers')
-    op.drop_table('platform_settings')
-    op.drop_table('care_skills')
+    op.drop_column('staff_users', 'user_id')
+    op.drop_column('hospitals', 'longitude')
+    op.drop_column('hospitals', 'latitude')
+    # dropping a table drops its indexes (MariaDB refuses to drop an index a foreign key uses)
+    for table in ('qualification_files', 'qualifications', 'caregiver_skills',
+                  'caregiver_revisions', 'caregiver_prices', 'caregiver_hospitals',
+                  'caregiver_districts', 'availability_weekly_windows',
+                  'availability_exceptions', 'availability_day_windows',
+                  'availability_busy_blocks', 'caregivers', 'platform_settings', 'care_skills'):
+        op.drop_table(table)

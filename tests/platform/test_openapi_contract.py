@@ -5,6 +5,7 @@ here), behaviour checks that compare the document with real answers, a throwaway
 gets security and errors for free, and regressions for what schemathesis found
 (scripts/contract_check.py runs schemathesis itself in CI).
 """
+import re
 import io
 
 import pytest
@@ -71,7 +72,7 @@ def test_secured_operations_match_the_guards_and_document_401_403(app, spec):
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         if getattr(view, "auth_requirement", None):
-            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 guarded.add((path, method.lower()))
     assert secured == guarded

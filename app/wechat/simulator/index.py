@@ -119,7 +119,8 @@ CONVENTIONS = [
     ("wx.login codes",
      "Any code is accepted and always maps to the same openid (an HMAC of the code under the app "
      "secret), so the same code logs the same person in again. The demo user's code is "
-     "demo-user."),
+     "demo-user; the demo caregiver's is demo-caregiver (demo-caregiver-1 … -50 are the other "
+     "listed caregivers, demo-applicant-1 … -4 applications waiting for review)."),
     ("codes that fail",
      "A wx.login or phone code that starts with \"invalid\" (e.g. invalid-used), is empty or is "
      "longer than 128 characters is refused with errcode 40029 invalid code, as WeChat refuses "

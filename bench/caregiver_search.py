@@ -1,0 +1,730 @@
+"""Caregiver search at scale: 10,000 caregivers, 1,000,000 busy blocks, on MariaDB + Redis.
+
+Generates (or reuses) a marketplace of --caregivers caregivers across the demo cities (users,
+skills, prices, districts, hospitals with coordinates, documents, weekly hours and their
+materialised day windows for the horizon) and --busy-blocks busy blocks (~100 per caregiver
+over the past 60 and the next 60 days, 2–72 h each, none overlapping within a caregiver), then
+starts the real server under gunicorn (4 workers x 4 threads gthread, as bench/hot_slot.py and
+production) and alternates short rounds of, at the same --clients concurrency:
+
+  ping     GET /ping, the same server's no-op JSON endpoint;
+  typical  city + care_type + sort=rating, page 1–3, varying cities: the list page;
+  worst    a free-time window of 4–8 h on a varying day of the next 14 + 2 skills (all) +
+           sort=distance from a varying point, no city filter: every listed caregiver is a
+           candidate and each needs the day-window and busy-block checks;
+  cold-*   the same two kinds with every request a query string never sent before (an
+           unused price floor below every price standard, a start minute, a point), so the
+           result cache cannot answer: what a cache miss costs.
+
+The typical and worst loads come from --users distinct simulated users each (their own query
+string), sent in order: all once, then a second and a third time (the cache helps only
+within its TTL). Every answer must be 200 with a valid page ({items, page, page_size, total}).
+
+Latency is SERVER-SIDE: each request carries its own X-Request-ID and the app's access log
+(JSON, one line per request, `duration_ms` from before_request to after_request) is read back
+from the gunicorn log; the client-side p50/p95 are printed next to it. Requests/s are what
+the clients got. Targets: p95 <= 50 ms and >= 0.5x the /ping requests/s, printed PASS/FAIL;
+exit status 1 unless all pass. --explain prints MariaDB's EXPLAIN of every statement one
+typical and one worst search run (also done when a latency target fails).
+
+    .venv/bin/python bench/caregiver_search.py [--regenerate] [--database bench_caregivers]
+        [--caregivers 10000 --busy-blocks 1000000 --clients 16 --seconds 24 --rounds 4]
+        [--users 3000 --workers 4 --threads 4 --redis-db 9 --explain]
+
+Needs MariaDB at 127.0.0.1:3306 (root, no password; the database is created, and dropped
+and recreated by --regenerate or when its data does not match the arguments; never `test`)
+and Redis at 127.0.0.1:6379 (--redis-db, flushed before the load). The load comes from
+separate processes on the same machine; on a busy machine the throughput figures are noise.
+"""
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pymysql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, percentile  # noqa: E402
+
+SEARCH = "/api/v1/caregivers"
+BENCH_OPENID = "bench-cg-"
+CHUNK = 5000
+# care-type mix (a caregiver offers 2–5 of them) and how often a status other than approved
+# occurs (suspended / pending / rejected rows must be filtered out by search)
+OTHER_STATUSES = (("suspended", 0.02), ("pending_review", 0.01), ("rejected", 0.01))
+
+
+# ------------------------------------------------------------------------------- generation
+
+def say(message):
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def fast_insert(cursor, table, columns, rows):
+    """Multi-row INSERTs (pymysql folds executemany into ~1 MB statements), in transactions of
+    50,000 rows. Used for the big tables; the rest goes through SQLAlchemy Core so column
+    types (encryption) apply."""
+    sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+           f"({', '.join(['%s'] * len(columns))})")
+    for offset in range(0, len(rows), 50000):
+        cursor.execute("BEGIN")
+        cursor.executemany(sql, rows[offset:offset + 50000])
+        cursor.execute("COMMIT")
+
+
+def core_insert(table, rows):
+    from app.extensions import db
+
+    for offset in range(0, len(rows), CHUNK):
+        db.session.execute(table.insert(), rows[offset:offset + CHUNK])
+
+
+def weighted_patterns(rng):
+    from app.seed import _CG_PATTERNS  # the demo data's weekly shapes
+    names = sorted(_CG_PATTERNS)
+    weights = {"day_shifts": 4, "weekday_days": 4, "live_in": 2, "nights": 2, "part_time": 2,
+               "weekends": 1, "days_and_weekend_live_in": 2}
+    return _CG_PATTERNS, names, [weights.get(name, 1) for name in names]
+
+
+def generate(app, args, cursor):
+    """Everything but the busy blocks and day windows through SQLAlchemy Core (multi-row
+    INSERTs); those two (the million-row tables) through pymysql directly."""
+    from sqlalchemy import select
+
+    from app.availability.models import WeeklyWindow
+    from app.caregivers.models import (CARE_TYPES, DEFAULT_SKILLS, Caregiver,
+                                       CaregiverDistrict, CaregiverHospital, CaregiverPrice,
+                                       CaregiverSkill)
+    from app.common.crypto import cipher
+    from app.common.time import utcnow
+    from app.extensions import db
+    from app.hospitals.models import Hospital
+    from app.qualifications.models import Qualification
+    from app.seed import DEMO_HOSPITALS, seed_demo_hospitals
+    from app.users.models import User
+
+    timings = {}
+    started = time.monotonic()
+    rng = random.Random(20261124)
+    now = utcnow()
+    with app.app_context():
+        seed_demo_hospitals()
+        hospitals = db.session.execute(select(
+            Hospital.id, Hospital.city_code, Hospital.district_code, Hospital.latitude,
+            Hospital.longitude).where(Hospital.code.in_([h[0] for h in DEMO_HOSPITALS]))).all()
+        cities = {}
+        for row in hospitals:
+            cities.setdefault(row.city_code, []).append(row)
+        city_codes = sorted(cities)
+        city_weights = [len(cities[c]) for c in city_codes]
+        limits = {k: tuple(v) for k, v in app.config["CARE_PRICE_LIMITS"].items()}
+        skill_codes = [code for code, _ in DEFAULT_SKILLS]
+        patterns, pattern_names, pattern_weights = weighted_patterns(rng)
+        timings["hospitals"] = time.monotonic() - started
+
+        mark = time.monotonic()
+        core_insert(User.__table__, [
+            {"openid": f"{BENCH_OPENID}{i}", "status": "banned" if i % 500 == 499 else "active",
+             "token_version": 1, "real_name_status": "verified", "created_at": now,
+             "updated_at": now} for i in range(args.caregivers)])
+        user_ids = dict(db.session.execute(select(User.openid, User.id).where(
+            User.openid.like(f"{BENCH_OPENID}%"))).all())
+        people = []
+        for i in range(args.caregivers):
+            city = rng.choices(city_codes, city_weights)[0]
+            chosen = rng.sample(cities[city], min(len(cities[city]), rng.randint(1, 3)))
+            draw, status = rng.random(), "approved"
+            for other, share in OTHER_STATUSES:
+                if draw < share:
+                    status = other
+                    break
+                draw -= share
+            rated = rng.random() < 0.8
+            orders = rng.randint(0, 300)
+            people.append({
+                "user_id": user_ids[f"{BENCH_OPENID}{i}"], "status": status,
+                "name_encrypted": rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(
+                    ("秀英", "桂兰", "建军", "春燕", "丽娟", "志刚", "玉梅", "海霞")),
+                "gender": "female" if rng.random() < 0.8 else "male",
+                "birth_date": date(rng.randint(1966, 1998), rng.randint(1, 12),
+                                   rng.randint(1, 28)),
+                "city_code": city, "latitude": chosen[0].latitude + rng.uniform(-0.05, 0.05),
+                "longitude": chosen[0].longitude + rng.uniform(-0.05, 0.05),
+                "years_experience": rng.randint(0, 25), "bio": "耐心细致,经验丰富。",
+                "accepts_urgent": rng.random() < 0.4, "night_service": rng.random() < 0.3,
+                "night_surcharge_fen": 0, "review_round": 1, "suspension_count": 0,
+                "rating_avg": round(rng.uniform(3.5, 5.0), 1) if rated else None,
+                "rating_count": rng.randint(1, max(orders, 1)) if rated else 0,
+                "completed_orders": orders, "created_at": now, "updated_at": now,
+                "_hospitals": chosen,
+                "_pattern": rng.choices(pattern_names, pattern_weights)[0]})
+        core_insert(Caregiver.__table__, [{k: v for k, v in p.items() if not k.startswith("_")}
+                                          for p in people])
+        caregiver_ids = dict(db.session.execute(select(Caregiver.user_id, Caregiver.id).where(
+            Caregiver.user_id.in_(list(user_ids.values())))).all())
+        skills, districts, links, prices, documents, weekly = [], [], [], [], [], []
+        for number, p in enumerate(people):
+            cid = p["_id"] = caregiver_ids[p["user_id"]]
+            skills += [{"caregiver_id": cid, "skill_code": code}
+                       for code in rng.sample(skill_codes, rng.randint(1, 4))]
+            districts += [{"caregiver_id": cid, "district_code": code}
+                          for code in sorted({h.district_code for h in p["_hospitals"]})]
+            links += [{"caregiver_id": cid, "hospital_id": h.id} for h in p["_hospitals"]]
+            for care_type in rng.sample(list(CARE_TYPES), rng.randint(2, 5)):
+                low, high = limits[care_type]
+                prices.append({"caregiver_id": cid, "care_type": care_type,
+                               "price_fen": (low + int((high - low) * rng.random() ** 2))
+                               // 100 * 100, "created_at": now, "updated_at": now})
+            kinds = ["id_card", "health_certificate"] + (
+                ["nursing_certificate"] if rng.random() < 0.4 else [])
+            for kind in kinds:
+                value = f"BENCH{kind[:2].upper()}{number:08d}"
+                documents.append({
+                    "caregiver_id": cid, "kind": kind, "title": kind, "number_encrypted": value,
+                    "number_index": cipher().blind_index(value, f"qualification:{kind}"),
+                    "status": "approved", "review_round": 1,
+                    "issued_on": date.today() - timedelta(days=400),
+                    "expires_on": (date.today() + timedelta(days=rng.randint(-20, 900))
+                                   if kind != "id_card" else None),
+                    "created_at": now, "updated_at": now})
+            for weekday, windows in patterns[p["_pattern"]].items():
+                weekly += [{"caregiver_id": cid, "weekday": weekday, "start_minute": s,
+                            "end_minute": e, "created_at": now, "updated_at": now}
+                           for s, e in windows]
+        for table, rows in ((CaregiverSkill.__table__, skills),
+                            (CaregiverDistrict.__table__, districts),
+                            (CaregiverHospital.__table__, links),
+                            (CaregiverPrice.__table__, prices),
+                            (Qualification.__table__, documents),
+                            (WeeklyWindow.__table__, weekly)):
+            core_insert(table, rows)
+        db.session.commit()
+        db.session.remove()
+        timings["caregivers"] = time.monotonic() - mark
+        say(f"{args.caregivers} caregivers with {len(skills)} skills, {len(prices)} prices, "
+            f"{len(documents)} documents, {len(weekly)} weekly windows in "
+            f"{timings['caregivers']:.1f} s")
+
+    mark = time.monotonic()
+    timings["day_windows_rows"] = write_day_windows(app, cursor)
+    timings["day_windows"] = time.monotonic() - mark
+    say(f"{timings['day_windows_rows']} day windows in {timings['day_windows']:.1f} s")
+
+    mark = time.monotonic()
+    per = max(args.busy_blocks // args.caregivers, 1)
+    rows = []
+    base = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=60)
+    span = 120 * 24 * 60  # minutes
+    for p in people:
+        rows += busy_blocks(rng, p["_id"], per, base, span, now)
+    rows = rows[:args.busy_blocks]
+    fast_insert(cursor, "availability_busy_blocks",
+                ("caregiver_id", "start_at", "end_at", "ref_type", "ref_id", "created_at",
+                 "updated_at"), rows)
+    timings["busy_blocks"] = time.monotonic() - mark
+    timings["busy_blocks_rows"] = len(rows)
+    say(f"{len(rows)} busy blocks in {timings['busy_blocks']:.1f} s")
+    timings["total"] = time.monotonic() - started
+    return timings
+
+
+def busy_blocks(rng, caregiver_id, count, base, span, now):
+    """`count` blocks inside [base, base + span minutes): lengths 2–72 h (mostly short),
+    random gaps between them, so no two overlap."""
+    lengths = []
+    for _ in range(count):
+        draw = rng.random()
+        hours = (rng.randint(2, 12) if draw < 0.7 else rng.randint(12, 24) if draw < 0.92
+                 else rng.randint(24, 72))
+        lengths.append(hours * 60)
+    while sum(lengths) > span * 0.8:  # never in practice; keeps room for gaps
+        longest = lengths.index(max(lengths))
+        lengths[longest] = max(120, lengths[longest] // 2)
+    free = span - sum(lengths)
+    weights = [rng.random() for _ in range(count + 1)]
+    scale = free / sum(weights)
+    rows, cursor = [], 0
+    for length, weight in zip(lengths, weights):
+        cursor += int(weight * scale) // 30 * 30
+        start = base + timedelta(minutes=cursor)
+        cursor += length
+        rows.append((caregiver_id, start, base + timedelta(minutes=cursor), "care_order",
+                     None, now, now))
+    return rows
+
+
+def write_day_windows(app, cursor):
+    """The horizon's DayWindow rows, computed by the app's own merge (as rebuild_day_windows
+    does for a caregiver without exceptions), written in bulk."""
+    from sqlalchemy import select
+
+    from app.availability.models import WeeklyWindow
+    from app.availability.services import horizon_days, merge_intervals
+    from app.common.time import local_today
+    from app.extensions import db
+
+    with app.app_context():
+        weekly = {}
+        for cid, weekday, start, end in db.session.execute(select(
+                WeeklyWindow.caregiver_id, WeeklyWindow.weekday, WeeklyWindow.start_minute,
+                WeeklyWindow.end_minute)):
+            weekly.setdefault(cid, {}).setdefault(weekday, []).append((start, end))
+        today = local_today()
+        days = [today + timedelta(days=n) for n in range(horizon_days())]
+        db.session.remove()
+    cursor.execute("DELETE FROM availability_day_windows")
+    rows = []
+    for cid in sorted(weekly):
+        merged = {weekday: merge_intervals(spans) for weekday, spans in weekly[cid].items()}
+        for day in days:
+            rows += [(cid, day, s, e) for s, e in merged.get(day.weekday(), ())]
+    fast_insert(cursor, "availability_day_windows",
+                ("caregiver_id", "day", "start_minute", "end_minute"), rows)
+    return len(rows)
+
+
+def existing_data(cursor, database, args):
+    """What a previous run left: None when it does not match (regenerate), else whether the
+    day windows still cover today's horizon."""
+    cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s "
+                   "AND table_name = 'availability_busy_blocks'", (database,))
+    if not cursor.fetchone()[0]:
+        return None
+    cursor.execute(f"USE `{database}`")
+    cursor.execute("SELECT COUNT(*) FROM caregivers")
+    caregivers = cursor.fetchone()[0]
+    cursor.execute("SELECT COUNT(*) FROM availability_busy_blocks")
+    blocks = cursor.fetchone()[0]
+    if caregivers != args.caregivers or blocks != args.busy_blocks:
+        return None
+    cursor.execute("SELECT MIN(day), MAX(day) FROM availability_day_windows")
+    return cursor.fetchone()
+
+
+# --------------------------------------------------------------------------------- the load
+
+def valid_page(status, payload):
+    if status != 200:
+        return False
+    try:
+        page = json.loads(payload)
+    except ValueError:
+        return False
+    return (isinstance(page, dict) and isinstance(page.get("items"), list)
+            and isinstance(page.get("total"), int) and isinstance(page.get("page"), int)
+            and isinstance(page.get("page_size"), int)
+            and len(page["items"]) <= page["page_size"]
+            and all(isinstance(item, dict) and isinstance(item.get("id"), int)
+                    for item in page["items"]))
+
+
+def _load_worker(port, items, threads, seconds, out):
+    """One load process: `threads` keep-alive clients for `seconds`, each through its share
+    of `items` ((request id, path, expect page)), stopping early when it runs out."""
+    results, bad = [], []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client(offset):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine, wrong = [], []
+        for request_id, path, page in items[offset::threads]:
+            if time.perf_counter() >= deadline:
+                break
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"X-Request-ID": request_id})
+                response = conn.getresponse()
+                payload = response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                status, payload = 0, repr(exc).encode()
+            elapsed = (time.perf_counter() - started) * 1000
+            ok = valid_page(status, payload) if page else status == 200
+            mine.append((request_id, status, elapsed, ok))
+            if not ok and len(wrong) < 3:
+                wrong.append((status, path, payload[:300].decode(errors="replace")))
+        with lock:
+            results.extend(mine)
+            bad.extend(wrong)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    out.put((results, bad[:5], time.perf_counter() - started))
+
+
+def load(port, items, clients, seconds, processes=4):
+    queue = multiprocessing.Queue()
+    per_process = max(clients // processes, 1)
+    procs = [multiprocessing.Process(target=_load_worker, args=(
+        port, items[i::processes], per_process, seconds, queue)) for i in range(processes)]
+    for proc in procs:
+        proc.start()
+    results, bad, elapsed = [], [], []
+    for _ in procs:
+        part, wrong, took = queue.get()
+        results.extend(part)
+        bad.extend(wrong)
+        elapsed.append(took)
+    for proc in procs:
+        proc.join()
+    return {"results": results, "bad": bad, "elapsed": max(elapsed)}
+
+
+class Queries:
+    """Query strings of the simulated users. Every path is distinct within its kind."""
+
+    def __init__(self, app, args):
+        from sqlalchemy import select
+
+        from app.caregivers.models import CARE_TYPES, DEFAULT_SKILLS
+        from app.extensions import db
+        from app.hospitals.models import Hospital
+        from app.seed import DEMO_HOSPITALS
+
+        with app.app_context():
+            rows = db.session.execute(select(Hospital.city_code, Hospital.latitude,
+                                             Hospital.longitude).where(
+                Hospital.code.in_([h[0] for h in DEMO_HOSPITALS]))).all()
+            db.session.remove()
+        self.cities = sorted({r.city_code for r in rows})
+        self.points = [(r.latitude, r.longitude) for r in rows]
+        self.care_types = list(CARE_TYPES)
+        self.skills = [code for code, _ in DEFAULT_SKILLS]
+        self.rng = random.Random(7)
+        self.cold_floor = 0
+        self.cold_minute = 0
+
+    def typical(self, page_size=None, floor=None):
+        rng = self.rng
+        query = {"city_code": rng.choice(self.cities), "care_type": rng.choice(self.care_types),
+                 "sort": "rating", "page": rng.randint(1, 3)}
+        if page_size:
+            query["page_size"] = page_size
+        if floor is not None:
+            query["min_price_fen"] = floor  # below every price standard: filters nothing
+        return f"{SEARCH}?{urlencode(query)}"
+
+    def worst(self, minute=None):
+        rng = self.rng
+        from app.common.time import LOCAL_TZ
+
+        today = datetime.now(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = today + timedelta(days=rng.randint(1, 14),
+                                  minutes=minute if minute is not None
+                                  else rng.randrange(0, 24 * 60, 30))
+        end = start + timedelta(hours=rng.randint(4, 8))
+        lat, lng = rng.choice(self.points)
+        query = {"start": start.isoformat(), "end": end.isoformat(),
+                 "skills": ",".join(rng.sample(self.skills, 2)), "skills_match": "all",
+                 "sort": "distance", "lat": round(lat + rng.uniform(-0.05, 0.05), 5),
+                 "lng": round(lng + rng.uniform(-0.05, 0.05), 5)}
+        return f"{SEARCH}?{urlencode(query)}"
+
+    def users(self, kind, count):
+        """`count` simulated users of a kind, each with its own query string."""
+        seen, paths = set(), []
+        while len(paths) < count:
+            path = (self.typical(page_size=self.rng.randint(10, 30)) if kind == "typical"
+                    else self.worst())
+            if path not in seen:
+                seen.add(path)
+                paths.append(path)
+        return paths
+
+    def cold(self, kind, count):
+        """Never sent before: a fresh price floor (typical) or a start minute + point (worst)."""
+        paths = []
+        for _ in range(count):
+            if kind == "typical":
+                self.cold_floor += 1
+                paths.append(self.typical(floor=self.cold_floor % 2999 + 1,
+                                          page_size=10 + self.cold_floor // 2999))
+            else:
+                self.cold_minute += 1
+                paths.append(self.worst(minute=self.cold_minute % 1440))
+        return paths
+
+
+def access_durations(log_path):
+    """request id → duration_ms from the app's JSON access log lines."""
+    durations = {}
+    with open(log_path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if '"request_id"' not in line or '"duration_ms"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("message") == "request" and entry.get("request_id"):
+                durations[entry["request_id"]] = entry.get("duration_ms")
+    return durations
+
+
+def start_server(env, port, workers, threads, log_path):
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread", "--threads",
+         str(threads), "--backlog", "2048", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/ping")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"gunicorn did not start; see {log_path}")
+
+
+def summarize(runs, durations):
+    results = [r for run in runs for r in run["results"]]
+    elapsed = sum(run["elapsed"] for run in runs)
+    client = [e for _, status, e, _ in results if status] or [0.0]
+    server = [durations[rid] for rid, status, _, _ in results
+              if status and durations.get(rid) is not None]
+    statuses = {}
+    for _, status, _, _ in results:
+        statuses[status] = statuses.get(status, 0) + 1
+    return {"requests": len(results), "rps": len(results) / elapsed if elapsed else 0.0,
+            "p50": statistics.median(server) if server else float("nan"),
+            "p95": percentile(server, 0.95) if server else float("nan"),
+            "client_p50": statistics.median(client), "client_p95": percentile(client, 0.95),
+            "server_samples": len(server), "statuses": statuses,
+            "wrong": sum(1 for *_, ok in results if not ok),
+            "bad": [b for run in runs for b in run["bad"]][:3]}
+
+
+def run_load(args, env, app, instance):
+    queries = Queries(app, args)
+    typical_users = queries.users("typical", args.users)
+    worst_users = queries.users("worst", args.users)
+    sequence = {kind: [(f"{kind[0]}{repeat}-{index:06d}", path, True)
+                       for repeat in range(3) for index, path in enumerate(paths)]
+                for kind, paths in (("typical", typical_users), ("worst", worst_users))}
+    port = free_port()
+    log_path = Path(instance) / "gunicorn.log"
+    server = start_server({**env, "PORT": str(port)}, port, args.workers, args.threads, log_path)
+    per_round = args.seconds / args.rounds
+    runs = {kind: [] for kind in ("ping", "typical", "worst", "cold-typical", "cold-worst")}
+    ping_counter = iter(range(10 ** 9))
+    try:
+        # warm every worker (pools, imports) on both kinds, queries outside the measured sets
+        warm = [(f"warm-{i}", path, True) for i, path in enumerate(
+            queries.cold("typical", 200) + queries.cold("worst", 200))]
+        load(port, warm, args.clients, 3.0)
+        for number in range(args.rounds):
+            pings = [(f"ping-{next(ping_counter):08d}", "/ping", False)
+                     for _ in range(200000)]
+            runs["ping"].append(load(port, pings, args.clients, per_round))
+            for kind in ("typical", "worst"):
+                run = load(port, sequence[kind], args.clients, per_round)
+                sent = {rid for rid, *_ in run["results"]}
+                sequence[kind] = [item for item in sequence[kind] if item[0] not in sent]
+                runs[kind].append(run)
+            for kind in ("typical", "worst"):
+                cold = [(f"c{kind[0]}{number}-{i:06d}", path, True)
+                        for i, path in enumerate(queries.cold(kind, 20000))]
+                runs[f"cold-{kind}"].append(load(port, cold, args.clients, per_round / 2))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    durations = access_durations(log_path)
+    return {kind: summarize(parts, durations) for kind, parts in runs.items()}, {
+        "typical": len(typical_users), "worst": len(worst_users)}
+
+
+# ------------------------------------------------------------------------------- EXPLAIN
+
+def explain(app):
+    """Run one typical and one worst search in-process and EXPLAIN every SELECT it sends."""
+    from sqlalchemy import event, text
+
+    from app.extensions import db, redis_client
+
+    queries = Queries(app, None)
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            captured.append((statement, parameters))
+
+    print("\nEXPLAIN (MariaDB) of the statements one search runs:")
+    with app.app_context():
+        redis_client.conn.flushdb()
+        engine = db.engine
+        client = app.test_client()
+        for label, path in (("typical", queries.typical()), ("worst", queries.worst())):
+            captured.clear()
+            event.listen(engine, "before_cursor_execute", capture)
+            started = time.perf_counter()
+            response = client.get(path)
+            took = (time.perf_counter() - started) * 1000
+            event.remove(engine, "before_cursor_execute", capture)
+            print(f"\n[{label}] GET {path} → {response.status_code} in {took:.1f} ms, "
+                  f"{len(captured)} statements")
+            with engine.connect() as connection:
+                raw = connection.connection.cursor()
+                for statement, parameters in captured:
+                    literal = raw.mogrify(statement, parameters)
+                    mark = time.perf_counter()
+                    raw.execute(literal)
+                    raw.fetchall()
+                    ms = (time.perf_counter() - mark) * 1000
+                    print(f"\n  -- {ms:.1f} ms: {' '.join(literal.split())[:1500]}")
+                    raw.execute("EXPLAIN " + literal)
+                    names = [d[0] for d in raw.description]
+                    for row in raw.fetchall():
+                        entry = dict(zip(names, row))
+                        print("     " + " | ".join(f"{k}={entry[k]}" for k in (
+                            "id", "select_type", "table", "type", "key", "key_len", "rows",
+                            "Extra") if k in entry))
+                connection.execute(text("SELECT 1"))
+        db.session.remove()
+
+
+# ------------------------------------------------------------------------------------ main
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="bench_caregivers")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="drop and regenerate the data even if it matches")
+    parser.add_argument("--caregivers", type=int, default=10000)
+    parser.add_argument("--busy-blocks", type=int, default=1000000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=24,
+                        help="load time per kind over all rounds (cold rounds take half)")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--users", type=int, default=3000,
+                        help="distinct simulated users (query strings) per search kind")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--redis-db", type=int, default=9)
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--generate-only", action="store_true")
+    args = parser.parse_args()
+    database = args.database
+    if not database.replace("_", "").isalnum() or database.lower().startswith("test"):
+        parser.error("--database must be a plain name, and never a test database")
+
+    instance = tempfile.mkdtemp(prefix="bench-caregivers-")
+    connection = pymysql.connect(host="127.0.0.1", user="root", autocommit=True,
+                                 charset="utf8mb4")
+    cursor = connection.cursor()
+    reuse = None if args.regenerate else existing_data(cursor, database, args)
+    if reuse is None:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    cursor.execute(f"USE `{database}`")
+    env = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": instance,
+           "DATABASE_URL": f"mysql+pymysql://root@127.0.0.1/{database}?charset=utf8mb4",
+           "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}"}
+    os.environ.update(env)
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.availability.services import horizon_days
+    from app.common.time import local_today
+    from app.extensions import redis_client
+
+    app = create_app("development", {"LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        upgrade()
+        horizon = horizon_days()
+    if reuse is None:
+        say(f"generating {args.caregivers} caregivers and {args.busy_blocks} busy blocks in "
+            f"`{database}`")
+        timings = generate(app, args, cursor)
+        generated = (f"generated in {timings['total']:.1f} s (caregivers and the rest "
+                     f"{timings['caregivers']:.1f} s, {timings['day_windows_rows']} day windows "
+                     f"{timings['day_windows']:.1f} s, {timings['busy_blocks_rows']} busy blocks "
+                     f"{timings['busy_blocks']:.1f} s)")
+    else:
+        first, last = reuse
+        today = local_today()
+        if first != today or last != today + timedelta(days=horizon - 1):
+            mark = time.monotonic()
+            rows = write_day_windows(app, cursor)
+            generated = (f"reused `{database}`; day windows rewritten for today's horizon "
+                         f"({rows} rows, {time.monotonic() - mark:.1f} s)")
+        else:
+            generated = f"reused `{database}` (--regenerate to rebuild it)"
+    cursor.execute("ANALYZE TABLE caregivers, caregiver_skills, caregiver_prices, "
+                   "availability_day_windows, availability_busy_blocks")
+    cursor.fetchall()
+    say(generated)
+    if args.generate_only:
+        print(generated)
+        return
+    with app.app_context():
+        redis_client.conn.flushdb()  # no cached page from an earlier run or data version
+    cursor.execute("SELECT COUNT(*) FROM caregivers c JOIN users u ON u.id = c.user_id "
+                   "WHERE c.status = 'approved' AND u.status = 'active'")
+    listed = cursor.fetchone()[0]
+
+    started = time.monotonic()
+    results, users = run_load(args, env, app, instance)
+    ping = results["ping"]
+    print(f"Caregiver search: {args.caregivers} caregivers ({listed} listed), "
+          f"{args.busy_blocks} busy blocks, gunicorn {args.workers}x{args.threads} gthread on "
+          f"MariaDB + Redis, {os.cpu_count()} cores (load generator on the same machine), "
+          f"{args.clients} clients; {time.monotonic() - started:.0f} s of load")
+    print(f"data: {generated}")
+    print(f"users: {users['typical']} typical and {users['worst']} worst-case distinct query "
+          "strings, each sent at most 3 times; cold rounds: every query string new")
+    print(f"\n{'load':<14}{'requests':>9}{'req/s':>9}{'÷ping':>7}{'srv p50':>9}{'srv p95':>9}"
+          f"{'cli p50':>9}{'cli p95':>9}  answers")
+    for kind, result in results.items():
+        ratio = result["rps"] / ping["rps"] if ping["rps"] else 0.0
+        print(f"{kind:<14}{result['requests']:>9}{result['rps']:>9.0f}{ratio:>7.2f}"
+              f"{result['p50']:>9.1f}{result['p95']:>9.1f}{result['client_p50']:>9.1f}"
+              f"{result['client_p95']:>9.1f}  {result['statuses']}"
+              + (f", {result['requests'] - result['server_samples']} without a log line"
+                 if result['server_samples'] != result['requests'] else ""))
+        for status, path, payload in result["bad"]:
+            print(f"    e.g. {status} {path}: {payload}")
+    print("(latencies in ms; srv = the app's own duration from its access log, "
+          "cli = what the client waited)")
+    targets = {}
+    for kind in ("typical", "worst"):
+        targets[f"{kind}: p95 <= 50 ms (server-side)"] = results[kind]["p95"] <= 50
+        targets[f"{kind}: >= 0.5x /ping req/s"] = results[kind]["rps"] >= 0.5 * ping["rps"]
+        targets[f"cold {kind}: p95 <= 50 ms (server-side)"] = \
+            results[f"cold-{kind}"]["p95"] <= 50
+    targets["every answer 200 with a valid page"] = all(
+        r["wrong"] == 0 and r["requests"] > 0 for r in results.values())
+    print()
+    for name, ok in targets.items():
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    latency_failed = any(not ok for name, ok in targets.items() if "p95" in name)
+    if args.explain or latency_failed:
+        explain(app)
+    sys.exit(0 if all(targets.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The search cache: answers are reused, any committed change to search data is seen by the very
+next search (whoever wrote it, ORM object or bulk statement), nothing is bumped on rollback or
+on unrelated writes, and a Redis outage only costs the cache."""
+from datetime import datetime, timedelta
+
+import redis
+from sqlalchemy import text, update
+
+from app.common.time import LOCAL_TZ, local_today
+from app.extensions import db, redis_client
+from app.marketplace import cache
+from tests.conftest import make_caregiver
+from tests.marketplace.conftest import API
+
+
+def ids(client, query=""):
+    return [item["id"] for item in client.get(f"{API}?{query}").get_json()["items"]]
+
+
+def version(app):
+    with app.app_context():
+        return int(redis_client.conn.get(cache.VERSION_KEY) or 0)
+
+
+def raw_update(app, sql, **params):
+    """A change behind the session's back (no events): only the TTL bounds it."""
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text(sql), params)
+
+
+def test_answers_are_cached_until_a_committed_change(client, app):
+    first = make_caregiver(app, years_experience=3)
+    assert ids(client, "min_experience=5") == []
+    with app.app_context():
+        keys = redis_client.conn.keys(f"{cache.PREFIX}search:*")
+        ttl = redis_client.conn.pttl(keys[0])
+    assert len(keys) == 1 and 0 < ttl <= 10_000
+    # a change the session never saw: the cached answer stands (it is a cache)
+    raw_update(app, "UPDATE caregivers SET years_experience = 9 WHERE id = :id", id=first)
+    assert ids(client, "min_experience=5") == []
+    # a change through the ORM: the very next search sees it (and the raw one with it)
+    from app.caregivers.models import Caregiver
+    with app.app_context():
+        db.session.get(Caregiver, first).rating_avg = 4.0
+        db.session.commit()
+        db.session.remove()
+    assert ids(client, "min_experience=5") == [first]
+
+
+def test_every_kind_of_write_is_seen_by_the_next_search(client, app):
+    from app.availability.services import add_busy_block, remove_busy_blocks
+    from app.caregivers.models import Caregiver, CaregiverPrice, CaregiverSkill
+    from app.users.models import User
+
+    caregiver_id = make_caregiver(app, skills=("elderly",), prices={"hourly": 5000})
+    with app.app_context():
+        from app.availability.models import WeeklyWindow
+        from app.availability.services import rebuild_day_windows
+        db.session.add_all(WeeklyWindow(caregiver_id=caregiver_id, weekday=d, start_minute=0,
+                                        end_minute=1440) for d in range(7))
+        db.session.commit()
+        rebuild_day_windows([caregiver_id])
+        user_id = db.session.get(Caregiver, caregiver_id).user_id
+        db.session.remove()
+    midnight = datetime.combine(local_today(), datetime.min.time(), tzinfo=LOCAL_TZ)
+    start, end = midnight + timedelta(days=2, hours=9), midnight + timedelta(days=2, hours=11)
+    window = "start={}&end={}".format(*(t.isoformat().replace("+", "%2B") for t in (start, end)))
+
+    def step(change, query, expected):
+        ids(client, query)  # cache the answer before the change
+        with app.app_context():
+            change()
+            db.session.commit()
+            db.session.remove()
+        assert ids(client, query) == expected, query
+
+    # ORM attribute change
+    step(lambda: setattr(db.session.get(Caregiver, caregiver_id), "night_service", True),
+         "night_service=true", [caregiver_id])
+    # child rows added through the ORM
+    step(lambda: db.session.add(CaregiverSkill(caregiver_id=caregiver_id, skill_code="stroke")),
+         "skills=stroke", [caregiver_id])
+    # a bulk UPDATE statement through the session
+    step(lambda: db.session.execute(update(CaregiverPrice).where(
+        CaregiverPrice.caregiver_id == caregiver_id).values(price_fen=9000)),
+        "care_type=hourly&min_price_fen=8000", [caregiver_id])
+    # a busy block (the care orders' path) and its removal
+    step(lambda: add_busy_block(caregiver_id, start, end, ref_type="care_order", ref_id=77),
+         window, [])
+    step(lambda: remove_busy_blocks(ref_type="care_order", ref_id=77), window, [caregiver_id])
+    # the user's ban (a bulk UPDATE of users.status too)
+    step(lambda: db.session.get(User, user_id).ban("违规"), "", [])
+    step(lambda: db.session.execute(update(User).where(User.id == user_id).values(
+        status="active")), "", [caregiver_id])
+
+
+def test_unrelated_writes_and_rollbacks_keep_the_cache(client, app, alice):
+    from app.caregivers.models import Caregiver
+    from app.users.models import User
+    caregiver_id = make_caregiver(app)
+    ids(client)
+    before = version(app)
+    with app.app_context():
+        db.session.get(User, alice["id"]).nickname = "新昵称"  # not search data
+        db.session.commit()
+        db.session.get(Caregiver, caregiver_id).years_experience = 20
+        db.session.flush()
+        db.session.rollback()  # never happened
+        db.session.remove()
+    assert version(app) == before
+    with app.app_context():
+        db.session.get(Caregiver, caregiver_id).years_experience = 20
+        db.session.commit()  # one commit, one bump, however many rows and tables
+        db.session.remove()
+    assert version(app) == before + 1
+
+
+def test_redis_outage_answers_from_the_database(client, app, caplog):
+    from app.caregivers.models import Caregiver
+    caregiver_id = make_caregiver(app)
+    healthy = client.get(API).get_json()
+    saved = redis_client._conn
+    redis_client._conn = redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2)
+    try:
+        caplog.set_level("WARNING", logger="app.marketplace.cache")
+        assert client.get(API).get_json() == healthy
+        assert any("caregiver search cache" in r.getMessage() for r in caplog.records)
+        # a write during the outage: its bump fails, it is not a 500, and the DB is asked
+        with app.app_context():
+            db.session.get(Caregiver, caregiver_id).years_experience = 30
+            db.session.commit()
+            db.session.remove()
+        assert client.get(API).get_json()["items"][0]["years_experience"] == 30
+        assert client.get(f"{API}/{caregiver_id}").status_code == 200
+    finally:
+        redis_client._conn = saved
+        cache.reset()
+    # back up: the bump that failed is made before the next cached read, so an answer cached
+    # before the outage is not served
+    assert client.get(API).get_json()["items"][0]["years_experience"] == 30
