@@ -288,17 +288,31 @@ def rebuild_day_windows(caregiver_ids=None, from_day: date | None = None,
     return written
 
 
+ROLLED_THROUGH_KEY = "availability_rolled_through"
+
+
 def roll_forward_day_windows(today: date | None = None) -> dict:
     """The daily job: drop rows before yesterday (a query may start up to a day ago), and
-    materialise the new last day of the horizon for everyone. Idempotent."""
+    materialise every horizon day not yet built: from the day after the last run's last day
+    (recorded in platform_settings) to the new last day. A missed run is made up by the next
+    one; without a record the whole horizon is rebuilt. Idempotent."""
+    from app.settings.services import get_setting, set_setting
+
     today = today or local_today()
     dropped = db.session.execute(
         delete(DayWindow).where(DayWindow.day < today - timedelta(days=1)),
         execution_options={"synchronize_session": False}).rowcount
     db.session.commit()
     last = today + timedelta(days=horizon_days() - 1)
-    written = rebuild_day_windows(from_day=last, to_day=last)
-    return {"dropped": dropped, "day": last.isoformat(), "written": written}
+    rolled_through = get_setting(ROLLED_THROUGH_KEY)
+    first = today
+    if rolled_through:
+        first = max(today, date.fromisoformat(rolled_through) + timedelta(days=1))
+    written = rebuild_day_windows(from_day=first, to_day=last) if first <= last else 0
+    set_setting(None, ROLLED_THROUGH_KEY, last.isoformat())
+    db.session.commit()
+    return {"dropped": dropped, "from": first.isoformat(), "to": last.isoformat(),
+            "written": written}
 
 
 # ---- busy blocks --------------------------------------------------------------------------------

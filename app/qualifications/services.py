@@ -378,13 +378,14 @@ def decide(actor: StaffUser, *, qualification_id: int, approve: bool,
         qualification.reject(reason)
     qualification.reviewed_by_staff_id, qualification.reviewed_at = actor.id, utcnow()
     _tell_reviewed(caregiver, qualification)
+    # suspension messages share app.caregivers.services' reference: one per suspension
     if (approve and qualification.kind in _required_kinds() and caregiver.status == "suspended"
             and caregiver.suspended_by == "expiry"
             and not missing_required_kinds(caregiver.id, today)):
         caregiver.reinstate()
         notify(caregiver.user_id, "caregiver_reinstated", "已恢复接单",
                "您更新的证件已通过审核,您的护工资料已恢复展示,可以继续接单。",
-               f"caregiver:{caregiver.suspension_count}", caregiver.id)
+               "caregiver_suspension", caregiver.suspension_count)
     db.session.commit()
     log.info("staff %s %s qualification %s", actor.id, "approved" if approve else "rejected",
              qualification.id)
@@ -561,7 +562,7 @@ def _suspend_if_lapsed(caregiver_id: int, today: date) -> int:
     caregiver.suspend("expiry", f"{names}已过期")
     notify(caregiver.user_id, "caregiver_suspended", "已暂停接单",
            f"您的{names}已过期,护工资料已暂停展示。请上传新证件,审核通过后将自动恢复。",
-           f"caregiver:{caregiver.suspension_count}", caregiver.id)
+           "caregiver_suspension", caregiver.suspension_count)
     db.session.commit()
     log.info("caregiver %s suspended: %s expired", caregiver_id, ",".join(missing))
     return 1

@@ -46,14 +46,39 @@ def test_roll_forward_adds_the_new_day_drops_old_ones_and_is_idempotent(app, mon
 
         monkeypatch.setattr(services, "local_today", lambda: today + timedelta(days=1))
         result = tasks.roll_forward_day_windows()
-        assert result["dropped"] == 3 and result["day"] == new_day.isoformat()
+        assert result["dropped"] == 3 and result["to"] == new_day.isoformat()
         after = _rows()
         assert (first, new_day, 480, 720) in after
         assert ((second, new_day, 0, 1440) in after) == (new_day.weekday() == today.weekday())
         assert min(day for _, day, _, _ in after) == today
         assert not [r for r in after if r[0] == idle]
-        assert tasks.roll_forward_day_windows() == {**result, "dropped": 0}
+        again = tasks.roll_forward_day_windows()
+        assert (again["dropped"], again["written"], again["to"]) == (0, 0, result["to"])
         assert _rows() == after
+        db.session.remove()
+
+
+def test_roll_forward_makes_up_for_missed_runs(app, monkeypatch):
+    """The job did not run for three days: the next run builds every day since its last."""
+    caregiver = make_caregiver(app)
+    horizon = app.config["AVAILABILITY_HORIZON_DAYS"]
+    from app.tasks import availability as tasks
+
+    with app.app_context():
+        today = local_today()
+        for weekday in range(7):
+            db.session.add(WeeklyWindow(caregiver_id=caregiver, weekday=weekday,
+                                        start_minute=480, end_minute=720))
+        db.session.commit()
+        tasks.roll_forward_day_windows()  # no record yet: the whole horizon
+        assert len(_rows(caregiver)) == horizon
+        later = today + timedelta(days=3)
+        monkeypatch.setattr(services, "local_today", lambda: later)
+        result = tasks.roll_forward_day_windows()
+        assert result["from"] == (today + timedelta(days=horizon)).isoformat()
+        days = {day for _, day, _, _ in _rows(caregiver)}
+        assert days == {later - timedelta(days=1) + timedelta(days=n)
+                        for n in range(horizon + 1)}
         db.session.remove()
 
 

@@ -100,7 +100,7 @@ def test_required_expiry_suspends_and_renewal_reinstates(client, app, alice, sta
     status, by, reason = caregiver_state(app, cg["caregiver_id"])
     assert (status, by) == ("suspended", "expiry") and "健康证" in reason
     suspended = [m for m in inbox(app, alice["id"]) if m[0] == "caregiver_suspended"]
-    assert len(suspended) == 1 and suspended[0][1:3] == ("caregiver:1", cg["caregiver_id"])
+    assert len(suspended) == 1 and suspended[0][1:3] == ("caregiver_suspension", 1)
 
     # a renewal approved: reinstated, with a message
     renewal = create(client, alice, health_body(client, alice, expires_on=later(300)))
