@@ -440,7 +440,8 @@ def seed_demo_caregivers(now=None) -> list[str]:
         caregiver = _make_caregiver(spec, openids[spec["code"]], now, reviewer_id)
         new_ids.append(caregiver.id)
         made[spec["status"]] += 1
-        made["pending_documents"] += spec["n"] in DEMO_PENDING_DOCUMENT_OF
+        made["pending_documents"] += int(spec["status"] == "approved"
+                                         and spec["n"] in DEMO_PENDING_DOCUMENT_OF)
         if spec["code"] == DEMO_CAREGIVER_LOGIN_CODE:
             demo_id = caregiver.id
     if not new_ids:
@@ -492,9 +493,7 @@ def _caregiver_spec(code: str, n: int, cities: dict, status: str) -> dict:
     home = chosen[0]
     pattern = "days_and_weekend_live_in" if n == 0 else rng.choice(sorted(_CG_PATTERNS))
     suited = _CG_PATTERN_TYPES[pattern]
-    types = rng.sample(suited, min(len(suited), rng.randint(2, 5)))
-    if len(types) < 2:  # a pattern suits at least two types; keep the floor explicit
-        types = list(suited[:2])
+    types = rng.sample(suited, min(len(suited), rng.randint(2, 5)))  # each suits >= 2
     skills = sorted(rng.sample([c for c, _ in DEFAULT_SKILLS], rng.randint(1, 4)))
     if n == 0:
         skills = ["elderly", "escort", "post_surgery"]

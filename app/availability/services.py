@@ -16,16 +16,13 @@ from app.caregivers.models import Caregiver
 from app.common.time import LOCAL_TZ, local_today, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.caregivers.ownership import CaregiverNotFound, own_caregiver  # noqa: F401  (views name it)
 
 DAY_MINUTES = 1440
 WEEKLY_WINDOWS_MAX = 42
 UPCOMING_EXCEPTIONS_MAX = 200
 REBUILD_BATCH = 1000
 
-
-class CaregiverNotFound(NotFound):
-    code = "caregiver_not_found"
-    message = "您还不是护工,请先提交护工资料"
 
 
 class AvailabilityExceptionNotFound(NotFound):
@@ -102,17 +99,6 @@ def day_intervals(weekly, extras, offs):
 
 # ---- the caregiver's own availability ----------------------------------------------------------
 
-def _own_caregiver(actor, *, lock: bool = False) -> Caregiver:
-    statement = select(Caregiver).where(Caregiver.user_id == actor.id)
-    if lock:
-        # one writer per caregiver: the DayWindow delete + insert of two concurrent edits would
-        # otherwise collide on the primary key
-        statement = statement.with_for_update()
-    caregiver = db.session.scalars(statement).first()
-    if caregiver is None:
-        db.session.rollback()
-        raise CaregiverNotFound()
-    return caregiver
 
 
 def _availability(caregiver_id: int) -> dict:
@@ -128,7 +114,7 @@ def _availability(caregiver_id: int) -> dict:
 
 
 def get_availability(actor) -> dict:
-    return _availability(_own_caregiver(actor).id)
+    return _availability(own_caregiver(actor).id)
 
 
 def replace_weekly_windows(actor, *, windows: list[dict]) -> dict:
@@ -144,7 +130,7 @@ def replace_weekly_windows(actor, *, windows: list[dict]) -> dict:
         for (_, previous_end), (start, _) in zip(intervals, intervals[1:]):
             if start < previous_end:
                 raise _invalid("windows", "同一天的时间段不能重叠", OVERLAPPING_WINDOWS)
-    caregiver = _own_caregiver(actor, lock=True)
+    caregiver = own_caregiver(actor, lock=True)
     db.session.execute(delete(WeeklyWindow).where(WeeklyWindow.caregiver_id == caregiver.id),
                        execution_options={"synchronize_session": False})
     for weekday in sorted(by_weekday):
@@ -173,7 +159,7 @@ def add_exception(actor, *, day: date, kind: str, start: int | None = None,
     if not today <= day <= last:
         raise _invalid("day", f"日期应在 {today.isoformat()} 至 {last.isoformat()} 之间",
                        DAY_OUTSIDE_HORIZON)
-    caregiver = _own_caregiver(actor, lock=True)
+    caregiver = own_caregiver(actor, lock=True)
     upcoming = db.session.scalar(select(func.count()).select_from(AvailabilityException).where(
         AvailabilityException.caregiver_id == caregiver.id, AvailabilityException.day >= today))
     if upcoming >= UPCOMING_EXCEPTIONS_MAX:
@@ -197,7 +183,7 @@ def add_exception(actor, *, day: date, kind: str, start: int | None = None,
 
 
 def delete_exception(actor, *, exception_id: int) -> None:
-    caregiver = _own_caregiver(actor, lock=True)
+    caregiver = own_caregiver(actor, lock=True)
     exception = db.session.get(AvailabilityException, exception_id)
     if exception is None or exception.caregiver_id != caregiver.id:
         db.session.rollback()
@@ -210,7 +196,7 @@ def delete_exception(actor, *, exception_id: int) -> None:
 
 def own_free_windows(actor, *, start: datetime, end: datetime) -> dict:
     check_query_window(start, end)
-    caregiver = _own_caregiver(actor)
+    caregiver = own_caregiver(actor)
     return {"windows": [{"start": s, "end": e}
                         for s, e in free_windows(caregiver.id, start, end)]}
 

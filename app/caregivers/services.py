@@ -26,6 +26,7 @@ from app.notifications.services import notify
 from app.settings.services import get_setting, set_setting
 from app.staff.models import StaffUser
 from app.users.models import User
+from app.caregivers.ownership import CaregiverNotFound, own_caregiver  # noqa: F401  (views name it)
 
 log = logging.getLogger("app.caregivers")
 
@@ -35,10 +36,6 @@ MIN_WORKING_AGE = 16  # years of experience cannot start before this age
 
 
 # ---- errors ------------------------------------------------------------------------------------
-
-class CaregiverNotFound(NotFound):
-    code = "caregiver_not_found"
-    message = "护工资料不存在"
 
 
 class CaregiverExists(Conflict):
@@ -195,19 +192,11 @@ def care_types() -> list[dict]:
 # ---- the caregiver's own profile ---------------------------------------------------------------
 
 def _lock_mine(actor: User) -> Caregiver:
-    caregiver = db.session.scalar(select(Caregiver).where(Caregiver.user_id == actor.id)
-                                  .with_for_update().execution_options(populate_existing=True))
-    if caregiver is None:
-        db.session.rollback()
-        raise CaregiverNotFound()
-    return caregiver
+    return own_caregiver(actor, lock=True)
 
 
 def _mine(actor: User) -> Caregiver:
-    caregiver = db.session.scalar(select(Caregiver).where(Caregiver.user_id == actor.id))
-    if caregiver is None:
-        raise CaregiverNotFound()
-    return caregiver
+    return own_caregiver(actor)
 
 
 def _pending_revision(caregiver_id: int, *, lock: bool = False) -> CaregiverRevision | None:

@@ -24,15 +24,12 @@ from app.files.models import StoredFile
 from app.hospitals.models import Hospital
 from app.marketplace import cache
 from app.users.models import User
+from app.caregivers.ownership import CaregiverNotFound  # noqa: F401  (views name it)
 
 NEXT_FREE_DAYS = 7
 NEXT_FREE_MAX = 20
 EARTH_RADIUS_KM = 6371.0088
 
-
-class CaregiverNotFound(NotFound):
-    code = "caregiver_not_found"
-    message = "护工不存在"
 
 
 class PhotoNotFound(NotFound):

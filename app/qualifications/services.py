@@ -26,6 +26,7 @@ from app.notifications.services import notify
 from app.qualifications.models import (QUALIFICATION_KINDS, Qualification,
                                        QualificationFile)
 from app.staff.models import StaffUser
+from app.caregivers.ownership import CaregiverNotFound, own_caregiver  # noqa: F401  (views name it)
 
 log = logging.getLogger("app.qualifications")
 
@@ -38,10 +39,6 @@ DOCUMENT_TYPES = IMAGE_TYPES + ("application/pdf",)
 _CERTIFICATE_NUMBER = re.compile(r"^[A-Za-z0-9-]{4,64}$")
 BATCH = 200
 
-
-class CaregiverNotFound(NotFound):
-    code = "caregiver_not_found"
-    message = "护工资料不存在"
 
 
 class QualificationNotFound(NotFound):
@@ -111,16 +108,6 @@ class ReviewOwnApplication(Forbidden):
 
 # ---------------------------------------------------------------- the owner's documents
 
-def _my_caregiver(actor, *, lock: bool = False) -> Caregiver:
-    statement = select(Caregiver).where(Caregiver.user_id == actor.id)
-    if lock:
-        statement = statement.with_for_update()
-    caregiver = db.session.scalar(statement)
-    if caregiver is None:
-        raise CaregiverNotFound()
-    return caregiver
-
-
 def _my_qualification(caregiver: Caregiver, qualification_id: int, *,
                       lock: bool = False) -> Qualification:
     statement = select(Qualification).where(Qualification.id == qualification_id,
@@ -134,14 +121,14 @@ def _my_qualification(caregiver: Caregiver, qualification_id: int, *,
 
 
 def list_qualifications(actor, *, page: int = 1, page_size: int = 20) -> dict:
-    caregiver = _my_caregiver(actor)
+    caregiver = own_caregiver(actor)
     statement = (select(Qualification).where(Qualification.caregiver_id == caregiver.id)
                  .order_by(Qualification.id))
     return paginate(statement, page, page_size)
 
 
 def get_qualification(actor, *, qualification_id: int) -> Qualification:
-    return _my_qualification(_my_caregiver(actor), qualification_id)
+    return _my_qualification(own_caregiver(actor), qualification_id)
 
 
 _KEEP = object()
@@ -151,7 +138,7 @@ def create_qualification(actor, *, kind: str, number: str, file_ids: list[int],
                          title: str | None = None, issuer: str | None = None,
                          issued_on: date | None = None,
                          expires_on: date | None = None) -> Qualification:
-    caregiver = _my_caregiver(actor, lock=True)  # serialises this caregiver's limit checks
+    caregiver = own_caregiver(actor, lock=True)  # serialises this caregiver's limit checks
     if title is None and kind == "id_card":
         title = ID_CARD_TITLE
     if not title:
@@ -180,7 +167,7 @@ def update_qualification(actor, *, qualification_id: int, title=_KEEP, number=_K
                          issuer=_KEEP, issued_on=_KEEP, expires_on=_KEEP,
                          file_ids=_KEEP) -> Qualification:
     """Only while pending or rejected; the result is (again) pending, in a new review round."""
-    caregiver = _my_caregiver(actor, lock=True)
+    caregiver = own_caregiver(actor, lock=True)
     qualification = _my_qualification(caregiver, qualification_id, lock=True)
     if qualification.status == "approved":
         raise QualificationLocked(details={"from": "approved", "to": "pending"})
@@ -220,7 +207,7 @@ def update_qualification(actor, *, qualification_id: int, title=_KEEP, number=_K
 
 
 def delete_qualification(actor, *, qualification_id: int) -> None:
-    caregiver = _my_caregiver(actor, lock=True)
+    caregiver = own_caregiver(actor, lock=True)
     qualification = _my_qualification(caregiver, qualification_id, lock=True)
     if qualification.status == "approved":
         raise QualificationLocked(details={"from": "approved", "to": "deleted"})
