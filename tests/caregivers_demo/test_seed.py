@@ -125,6 +125,10 @@ def test_demo_caregivers_shape(app, client):
             User.openid == _openid(DEMO_CAREGIVER_LOGIN_CODE)))
         db.session.remove()
 
+    # the public search lists them, city by city
+    for city, count in per_city.items():
+        page = client.get(f"/api/v1/caregivers?city_code={city}&page_size=50")
+        assert page.status_code == 200 and page.get_json()["total"] == count, city
     # the demo caregiver logs in with its code and sees its own profile
     token = login(client, DEMO_CAREGIVER_LOGIN_CODE)["token"]
     me = client.get("/api/v1/caregiver/me", headers=auth(token))
