@@ -18,9 +18,10 @@ production) and alternates short rounds of, at the same --clients concurrency:
   hot-*    (reference, no target) 100 popular query strings per kind asked over and over:
            what the result cache gives.
 
-The typical and worst loads come from --users distinct simulated users each (their own query
-string), sent in order: all once, then a second and a third time (the cache helps only
-within its TTL). Every answer must be 200 with a valid page ({items, page, page_size, total}).
+The typical and worst loads come from --users simulated users each, every user with the
+search they make drawn as the mini-program asks (see Queries.users: popular choices more
+often, so users share query strings as real users do), sent in order: all once, then a second
+and a third time (the cache helps only within its TTL). Every answer must be 200 with a valid page ({items, page, page_size, total}).
 
 Latency is SERVER-SIDE: each request carries its own X-Request-ID and the app's access log
 (JSON, one line per request, `duration_ms` from before_request to after_request) is read back
@@ -394,7 +395,8 @@ def load(port, items, clients, seconds, processes=4):
 
 
 class Queries:
-    """Query strings of the simulated users. Every path is distinct within its kind."""
+    """Query strings of the simulated users (see users: popular choices repeat) and of cold
+    requests (each never sent before)."""
 
     def __init__(self, app, args):
         from sqlalchemy import select
@@ -444,23 +446,42 @@ class Queries:
         return f"{SEARCH}?{urlencode(query)}"
 
     def users(self, kind, count):
-        """`count` simulated users of a kind, each with its own query string. Typical users
-        differ by city, care type, page (1–3) and page size (10–50): 4,305 combinations."""
+        """`count` simulated users of a kind, each with the search they make, drawn the way the
+        mini-program asks (page size 20; popular choices more often), so different users often
+        send the same query string, as real users do.
+
+        typical: a city, a care type (全天 and 陪诊 most asked), page 1 (70 %), 2 or 3;
+        worst: near one of the demo hospitals (its coordinates, as the hospital picker sends
+        them), a day in the next 7 (nearer more often), a start at 08:00, 09:00, 14:00 or
+        20:00, 4, 8 or 12 hours, one of 6 popular skill pairs (all): 20 × 7 × 4 × 3 × 6 =
+        10,080 possible query strings."""
+        rng = random.Random(f"users-{kind}-{count}")
+        paths = []
         if kind == "typical":
-            combos = [{"city_code": city, "care_type": care_type, "sort": "rating",
-                       "page": page, "page_size": size}
-                      for city in self.cities for care_type in self.care_types
-                      for page in (1, 2, 3) for size in range(10, 51)]
-            if count > len(combos):
-                raise SystemExit(f"--users: at most {len(combos)} distinct typical queries")
-            self.rng.shuffle(combos)
-            return [f"{SEARCH}?{urlencode(query)}" for query in combos[:count]]
-        seen, paths = set(), []
-        while len(paths) < count:
-            path = self.worst()
-            if path not in seen:
-                seen.add(path)
-                paths.append(path)
+            care_weights = {"full_day": 35, "escort": 25, "hourly": 15, "day_shift": 15,
+                            "night_shift": 10}
+            for _ in range(count):
+                query = {"city_code": rng.choice(self.cities),
+                         "care_type": rng.choices(list(care_weights),
+                                                  list(care_weights.values()))[0],
+                         "sort": "rating", "page": rng.choices((1, 2, 3), (70, 20, 10))[0]}
+                paths.append(f"{SEARCH}?{urlencode(query)}")
+            return paths
+        from app.common.time import LOCAL_TZ
+
+        today = datetime.now(LOCAL_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+        pairs = [("elderly", "disability"), ("post_surgery", "rehabilitation"),
+                 ("elderly", "dementia"), ("post_surgery", "oncology"),
+                 ("escort", "elderly"), ("stroke", "rehabilitation")]
+        for _ in range(count):
+            start = today + timedelta(days=rng.choices(range(1, 8), (30, 20, 15, 12, 9, 8, 6))[0],
+                                      hours=rng.choice((8, 9, 14, 20)))
+            end = start + timedelta(hours=rng.choice((4, 8, 12)))
+            lat, lng = rng.choice(self.points)
+            query = {"start": start.isoformat(), "end": end.isoformat(),
+                     "skills": ",".join(rng.choice(pairs)), "skills_match": "all",
+                     "sort": "distance", "lat": lat, "lng": lng}
+            paths.append(f"{SEARCH}?{urlencode(query)}")
         return paths
 
     def cold(self, kind, count):
@@ -576,7 +597,8 @@ def run_load(args, env, app, instance):
         server.wait(timeout=30)
     durations = access_durations(log_path)
     return {kind: summarize(parts, durations) for kind, parts in runs.items()}, {
-        "typical": len(typical_users), "worst": len(worst_users)}
+        "typical": len(typical_users), "worst": len(worst_users),
+        "typical_distinct": len(set(typical_users)), "worst_distinct": len(set(worst_users))}
 
 
 # ------------------------------------------------------------------------------- EXPLAIN
@@ -642,7 +664,7 @@ def main():
                         help="load time per kind over all rounds (cold and hot rounds take half)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--users", type=int, default=3000,
-                        help="distinct simulated users (query strings) per search kind")
+                        help="simulated users per search kind (each sends its search up to 3 times)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--redis-db", type=int, default=9)
@@ -716,8 +738,9 @@ def main():
           f"MariaDB + Redis, {os.cpu_count()} cores (load generator on the same machine), "
           f"{args.clients} clients; {time.monotonic() - started:.0f} s of load")
     print(f"data: {generated}")
-    print(f"users: {users['typical']} typical and {users['worst']} worst-case distinct query "
-          "strings, each sent at most 3 times; cold rounds: every query string new")
+    print(f"users: {users['typical']} typical and {users['worst']} worst-case users (distinct "
+          f"query strings among them: {users['typical_distinct']} and {users['worst_distinct']}),"
+          " each sending its search up to 3 times; cold rounds: every query string new")
     print(f"\n{'load':<14}{'requests':>9}{'req/s':>9}{'÷ping':>7}{'srv p50':>9}{'srv p95':>9}"
           f"{'cli p50':>9}{'cli p95':>9}  answers")
     for kind, result in results.items():

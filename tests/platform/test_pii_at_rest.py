@@ -133,3 +133,36 @@ def test_a_tampered_ciphertext_is_refused(app):
         flipped = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
         with pytest.raises((InvalidTag, ValueError)):
             cipher().decrypt(f"{version}:{flipped}")
+
+
+def test_caregiver_dump_holds_no_plaintext_personal_data(client, app, alice, staff_factory):
+    """A caregiver's name, phone, ID card number and the name waiting in a revision are
+    ciphertext in the dump; the API still answers them to their owner."""
+    from tests.caregivers.conftest import FULL_PROFILE, add_hospital, bind_phone
+    from tests.qualifications.helpers import ID_CARD, create, decide, health_body, id_card_body
+
+    bind_phone(app, alice["id"], "13655556666")
+    hospital = add_hospital(app)
+    photo = upload(client, alice, PNG).get_json()["id"]
+    profile = {**FULL_PROFILE, "name": "欧阳秀梅", "hospital_ids": [hospital],
+               "photo_file_id": photo}
+    assert client.post("/api/v1/caregiver/me", json=profile,
+                       headers=alice["headers"]).status_code == 201
+    assert client.put("/api/v1/caregiver/me/prices", headers=alice["headers"], json={
+        "prices": [{"care_type": "full_day", "price_fen": 30000}]}).status_code == 200
+    reviewer = staff_factory("reviewer")
+    for body in (id_card_body(client, alice), health_body(client, alice)):
+        decide(client, reviewer, create(client, alice, body)["id"], approve=True)
+    assert client.post("/api/v1/caregiver/me/submit",
+                       headers=alice["headers"]).status_code == 200
+    caregiver_id = client.get("/api/v1/caregiver/me", headers=alice["headers"]).get_json()["id"]
+    assert client.post(f"/api/v1/staff/caregivers/{caregiver_id}/decision",
+                       json={"approve": True}, headers=reviewer["headers"]).status_code == 200
+    assert client.patch("/api/v1/caregiver/me", json={"name": "欧阳春花"},
+                        headers=alice["headers"]).status_code == 200  # waits in a revision
+    me = client.get("/api/v1/caregiver/me", headers=alice["headers"]).get_json()
+    assert (me["name"], me["phone"]) == ("欧阳秀梅", "13655556666")
+    assert me["pending_revision"]["changes"]["name"] == "欧阳春花"
+    dump = dump_database(app)
+    for secret in ("欧阳秀梅", "欧阳春花", "13655556666", ID_CARD, "JK-2026-0001"):
+        assert secret not in dump, secret
