@@ -25,6 +25,21 @@ def register_cli(app):
             raise click.ClickException(exc.message)
         click.echo(f"created staff #{staff.id} {staff.username} ({staff.role})")
 
+    @staff_cli.command("link-user")
+    @click.option("--username", required=True)
+    @click.option("--user-id", type=int, required=True, help="the staff member's own users.id")
+    def link_user(username, user_id):
+        """Record a staff member's own mini-program account: they may then not review their
+        own caregiver application or documents."""
+        from app.errors import AppError
+        from app.staff.services import link_staff_user
+
+        try:
+            staff = link_staff_user(username, user_id)
+        except AppError as exc:
+            raise click.ClickException(exc.message)
+        click.echo(f"staff {staff.username} is user #{staff.user_id}")
+
     app.cli.add_command(staff_cli)
 
     @app.cli.command("seed-demo")

@@ -56,6 +56,26 @@ def create_staff(username: str, password: str, role: str, display_name: str | No
     return staff
 
 
+def link_staff_user(username: str, user_id: int) -> StaffUser:
+    """Record that this staff member is also mini-program user `user_id` (reviewers never
+    decide their own caregiver application or documents)."""
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.username == username)
+                              .with_for_update())
+    if staff is None:
+        raise ValidationFailed("工作人员账号不存在", code="staff_not_found")
+    if db.session.get(User, user_id) is None:
+        db.session.rollback()
+        raise UserNotFound()
+    taken = db.session.scalar(select(StaffUser.username).where(StaffUser.user_id == user_id,
+                                                               StaffUser.id != staff.id))
+    if taken:
+        db.session.rollback()
+        raise ValidationFailed(f"该用户已关联工作人员 {taken}", code="user_already_linked")
+    staff.user_id = user_id
+    db.session.commit()
+    return staff
+
+
 class AccountLocked(AppError):
     status = 429
     code = "account_locked"

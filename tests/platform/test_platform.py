@@ -176,3 +176,29 @@ def test_staff_cli_creates_an_argon2_account(app):
     nobody = client.post("/api/v1/staff/login", json={"username": "nobody", "password": "x"})
     assert bad.status_code == nobody.status_code == 401
     assert bad.get_json()["error"]["code"] == nobody.get_json()["error"]["code"] == "bad_credentials"
+
+
+def test_staff_cli_links_a_staff_member_to_their_own_user(app, client, alice, bob):
+    """`flask staff link-user` is how a reviewer's own account becomes known; unknown staff,
+    unknown users and a user already linked to someone else are refused."""
+    from app.staff.models import StaffUser
+
+    runner = app.test_cli_runner()
+    for username in ("rev1", "rev2"):
+        assert runner.invoke(args=["staff", "create", "--username", username, "--role",
+                                   "reviewer", "--password", "long-enough-pass"]).exit_code == 0
+    linked = runner.invoke(args=["staff", "link-user", "--username", "rev1",
+                                 "--user-id", str(alice["id"])])
+    assert linked.exit_code == 0 and f"#{alice['id']}" in linked.output
+    taken = runner.invoke(args=["staff", "link-user", "--username", "rev2",
+                                "--user-id", str(alice["id"])])
+    assert taken.exit_code != 0 and "已关联" in taken.output
+    assert runner.invoke(args=["staff", "link-user", "--username", "nobody",
+                               "--user-id", str(bob["id"])]).exit_code != 0
+    assert runner.invoke(args=["staff", "link-user", "--username", "rev2",
+                               "--user-id", "999999"]).exit_code != 0
+    with app.app_context():
+        links = dict(db.session.query(StaffUser.username, StaffUser.user_id).filter(
+            StaffUser.username.in_(["rev1", "rev2"])).all())
+        db.session.remove()
+    assert links == {"rev1": alice["id"], "rev2": None}
