@@ -385,12 +385,11 @@ def _busy_overlap(caregiver_column, start_utc: datetime, end_utc: datetime):
                 BusyBlock.end_at < end_utc + _busy_block_max(), BusyBlock.start_at < end_utc)
 
 
-def free_during_clause(caregiver_id_column, start: datetime, end: datetime):
-    """TRUE iff the caregiver (correlated on `caregiver_id_column`) is free for the whole
-    [start, end) (aware): covered by their DayWindow rows and overlapping no BusyBlock. Each
-    local day's part is checked on its own; DayWindow rows of a day never touch, so a covered
-    part lies inside one row, and a night across midnight is a row ending at 1440 plus the next
-    day's row starting at 0."""
+def working_during_clause(caregiver_id_column, start: datetime, end: datetime):
+    """TRUE iff the caregiver (correlated on `caregiver_id_column`) has DayWindow rows covering
+    the whole [start, end) (aware), busy blocks NOT considered. Each local day's part is checked
+    on its own; DayWindow rows of a day never touch, so a covered part lies inside one row, and
+    a night across midnight is a row ending at 1440 plus the next day's row starting at 0."""
     first_day, a, last_day, b = _local_segments(start, end)
 
     def covered(day, low, high):
@@ -413,10 +412,38 @@ def free_during_clause(caregiver_id_column, start: datetime, end: datetime):
                 DayWindow.end_minute == DAY_MINUTES).scalar_subquery()
             conditions.append(full_days == middle)
         conditions.append(covered(last_day, 0, b))
-    start_utc, end_utc = _naive_utc(start), _naive_utc(end)
-    conditions.append(~select(BusyBlock.id).where(
-        _busy_overlap(caregiver_id_column, start_utc, end_utc)).exists())
     return and_(*conditions)
+
+
+def free_during_clause(caregiver_id_column, start: datetime, end: datetime):
+    """TRUE iff the caregiver (correlated on `caregiver_id_column`) is free for the whole
+    [start, end) (aware): working_during_clause and overlapping no BusyBlock. A caller with a
+    short candidate list may prefer working_during_clause + busy_caregiver_ids (same answer):
+    MariaDB runs this correlated NOT EXISTS on the caregiver_id prefix of the index only."""
+    start_utc, end_utc = _naive_utc(start), _naive_utc(end)
+    return and_(working_during_clause(caregiver_id_column, start, end),
+                ~select(BusyBlock.id).where(
+                    _busy_overlap(caregiver_id_column, start_utc, end_utc)).exists())
+
+
+BUSY_IDS_CHUNK = 1000
+
+
+def busy_caregiver_ids(caregiver_ids, start: datetime, end: datetime) -> set[int]:
+    """Those of `caregiver_ids` with a BusyBlock overlapping [start, end) (aware). One range scan
+    of ix_busy_blocks_caregiver_end per chunk of at most BUSY_IDS_CHUNK ids, so
+    working_during_clause minus these is exactly free_during_clause."""
+    ids = list(dict.fromkeys(caregiver_ids))
+    if not ids:
+        return set()
+    start_utc, end_utc = _naive_utc(start), _naive_utc(end)
+    busy = set()
+    for offset in range(0, len(ids), BUSY_IDS_CHUNK):
+        chunk = ids[offset:offset + BUSY_IDS_CHUNK]
+        busy.update(db.session.scalars(select(BusyBlock.caregiver_id).distinct().where(
+            BusyBlock.caregiver_id.in_(chunk), BusyBlock.end_at > start_utc,
+            BusyBlock.end_at < end_utc + _busy_block_max(), BusyBlock.start_at < end_utc)))
+    return busy
 
 
 def _local_midnight(day: date) -> datetime:

@@ -89,8 +89,10 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def cached_search(query: dict, compute):
-    """compute() through the cache; `query` is the normalised query (JSON-ready)."""
+def cached_search(query: dict, compute) -> bytes:
+    """compute() through the cache; `query` is the normalised query (JSON-ready) and compute()
+    returns the response body (bytes), which is stored and returned as it is: a hit is two
+    Redis GETs and no JSON work at all."""
     ttl = _ttl_ms()
     if ttl <= 0 or not _usable():
         return compute()
@@ -103,19 +105,21 @@ def cached_search(query: dict, compute):
         # the version is read BEFORE the database: a commit after this read bumps it, so what
         # we compute from older data is stored under a version nobody asks for any more
         version = int(conn.get(VERSION_KEY) or 0)
-        key = f"{PREFIX}search:{version}:{local_today().isoformat()}:{digest}"
+        # "body:" — entries are response bodies (the format before held undumped pages)
+        key = f"{PREFIX}search:body:{version}:{local_today().isoformat()}:{digest}"
         raw = conn.get(key)
     except redis.RedisError as exc:
         _failed("caregiver search cache read", exc)
         return compute()
     if raw is not None:
-        try:
-            return json.loads(raw)
-        except ValueError:
-            log.warning("caregiver search cache entry %s is not JSON; recomputing", key)
+        if isinstance(raw, str):  # a client with decode_responses
+            raw = raw.encode()
+        if raw[:1] == b"{":
+            return raw
+        log.warning("caregiver search cache entry %s is not a JSON object; recomputing", key)
     value = compute()
     try:
-        conn.set(key, _dumps(value), px=ttl)
+        conn.set(key, value, px=ttl)
     except redis.RedisError as exc:
         _failed("caregiver search cache write", exc)
     return value

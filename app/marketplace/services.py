@@ -4,10 +4,13 @@ Listed = caregiver status "approved" and the user not banned (users.status "acti
 else is ever shown, and what is shown never includes the phone, the full name, document
 numbers or files (qualifications only as verified badges).
 
-Search is one SQL statement for the page and the total (COUNT(*) OVER ()), then one batch load
-each for the page's skills, districts, prices and badges. The answer is a JSON-ready dict that
-goes through the Redis cache (cache.py): every check that needs no database runs before the
-cache, and a refusal is never cached.
+Search is one SQL statement for the page's ids and the total (ids and sort keys only, with
+COUNT(*) OVER ()), then one load by id of the page's display columns and one batch load each
+for its skills, districts, prices and badges. With a free-time window the statement returns
+every candidate whose day windows cover it (no LIMIT), busy_caregiver_ids drops the busy ones
+in one range scan, and the page is sliced in Python. The answer is the response body's JSON
+bytes, which go through the Redis cache (cache.py): every check that needs no database runs
+before the cache, and a refusal is never cached.
 """
 import math
 from datetime import date, datetime, timedelta
@@ -98,8 +101,10 @@ def search_caregivers(*, skills=(), skills_match: str = "any", min_experience: i
                       accepts_urgent: bool | None = None, night_service: bool | None = None,
                       lat: float | None = None, lng: float | None = None, sort: str = "rating",
                       page: int = 1, page_size: int = 20) -> dict:
-    """A page of listed caregivers matching every filter given, in `sort` order (ties by id).
-    A care_type limits the answer to caregivers offering it (and prices filter and sort it)."""
+    """A page of listed caregivers matching every filter given, in `sort` order (ties by id),
+    as the JSON bytes of the response body ({"items", "page", "page_size", "total"} dumped with
+    page_schema(PublicCaregiverSchema)). A care_type limits the answer to caregivers offering
+    it (and prices filter and sort it)."""
     from app.availability.services import check_query_window
 
     if min_age is not None and max_age is not None and min_age > max_age:
@@ -131,7 +136,24 @@ def search_caregivers(*, skills=(), skills_match: str = "any", min_experience: i
         "night_service": bool(night_service), "lat": lat, "lng": lng, "sort": sort,
         "page": page, "page_size": page_size,
     }
-    return cache.cached_search(query, lambda: _search(query, start, end))
+    return cache.cached_search(query, lambda: _render_page(_search(query, start, end)))
+
+
+def _render_page(page: dict) -> bytes:
+    """The page as the view's response body: dumped once with the schema the view declares,
+    so a cache hit is sent as stored bytes without a marshmallow dump or a JSON encode."""
+    from flask import current_app
+
+    from app.common.pagination import page_schema
+    from app.marketplace.schemas import PublicCaregiverSchema
+
+    schema = _PAGE_SCHEMA.get("schema")
+    if schema is None:
+        schema = _PAGE_SCHEMA["schema"] = page_schema(PublicCaregiverSchema)()
+    return (current_app.json.dumps(schema.dump(page)) + "\n").encode()
+
+
+_PAGE_SCHEMA: dict = {}
 
 
 def _aware(value: datetime) -> datetime:
@@ -215,32 +237,53 @@ def _search(query: dict, start: datetime | None, end: datetime | None) -> dict:
     if query["night_service"]:
         conditions.append(Caregiver.night_service.is_(True))
     if start is not None:
-        from app.availability.services import free_during_clause
-        conditions.append(free_during_clause(Caregiver.id, start, end))
+        from app.availability.services import working_during_clause
+        # the busy-block half of free_during_clause is applied below, on the candidate ids
+        conditions.append(working_during_clause(Caregiver.id, start, end))
 
     order = _order_by(query["sort"], price, origin)
     price_column = price.c.price_fen if price is not None else literal(None)
-    statement = (statement_from.add_columns(
-        Caregiver.name, Caregiver.gender, Caregiver.birth_date, Caregiver.years_experience,
-        Caregiver.city_code, Caregiver.latitude, Caregiver.longitude, Caregiver.rating_avg,
-        Caregiver.rating_count, Caregiver.completed_orders, Caregiver.accepts_urgent,
-        Caregiver.night_service, Caregiver.photo_file_id, price_column.label("wanted_price_fen"),
-        func.count().over().label("total"))
-        .where(*conditions).order_by(*order))
+    # ids and sort keys only (a deferred join): the page's display columns, the encrypted name
+    # among them, are loaded by id afterwards instead of riding through the sort of every match
+    ranked = (statement_from.add_columns(price_column.label("wanted_price_fen"))
+              .where(*conditions).order_by(*order))
     page, page_size = query["page"], query["page_size"]
-    rows = db.session.execute(statement.limit(page_size).offset((page - 1) * page_size)).all()
-    if rows:
-        total = rows[0].total
-    elif page == 1:
-        total = 0
-    else:  # past the last page: the window function had no row to ride on
-        total = db.session.scalar(select(func.count()).select_from(
-            statement_from.where(*conditions).subquery()))
-    ids = [row.id for row in rows]
+    offset = (page - 1) * page_size
+    if start is not None:
+        from app.availability.services import busy_caregiver_ids
+        # every candidate in order (no LIMIT), then one range scan for the busy ones: far
+        # cheaper than a correlated NOT EXISTS per candidate over its whole busy history
+        candidates = db.session.execute(ranked).all()
+        busy = busy_caregiver_ids([row.id for row in candidates], start, end)
+        free = [row for row in candidates if row.id not in busy]
+        total = len(free)
+        ranked_rows = free[offset:offset + page_size]
+    else:
+        ranked_rows = db.session.execute(ranked.add_columns(func.count().over().label("total"))
+                                         .limit(page_size).offset(offset)).all()
+        if ranked_rows:
+            total = ranked_rows[0].total
+        elif page == 1:
+            total = 0
+        else:  # past the last page: the window function had no row to ride on
+            total = db.session.scalar(select(func.count()).select_from(
+                statement_from.where(*conditions).subquery()))
+    ids = [row.id for row in ranked_rows]
+    shown = {}
+    if ids:
+        shown = {row.id: row for row in db.session.execute(select(
+            Caregiver.id, Caregiver.name, Caregiver.gender, Caregiver.birth_date,
+            Caregiver.years_experience, Caregiver.city_code, Caregiver.latitude,
+            Caregiver.longitude, Caregiver.rating_avg, Caregiver.rating_count,
+            Caregiver.completed_orders, Caregiver.accepts_urgent, Caregiver.night_service,
+            Caregiver.photo_file_id).where(Caregiver.id.in_(ids)))}
     extras = _page_extras(ids)
     items = []
-    for row in rows:
-        items.append({**_card(row, extras, today), "price_fen": row.wanted_price_fen,
+    for ranked_row in ranked_rows:
+        row = shown.get(ranked_row.id)
+        if row is None:  # not possible within one transaction; never a KeyError
+            continue
+        items.append({**_card(row, extras, today), "price_fen": ranked_row.wanted_price_fen,
                       "distance_km": None if origin is None else distance_km(origin, row)})
     return {"items": items, "page": page, "page_size": page_size, "total": total}
 

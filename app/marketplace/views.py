@@ -22,7 +22,9 @@ _time_window_errors = ((422, "invalid_time_range"), (422, "time_range_too_long")
 @blp.response(200, page_schema(PublicCaregiverSchema))
 def search_caregivers(query):
     """找护工:按技能、年限、性别、年龄、价格、地区/医院、空闲时段、评分等筛选和排序(无需登录)"""
-    return services.search_caregivers(**query)
+    # the service answers the dumped body (cached as bytes); flask-smorest passes a Response
+    # through untouched, and @blp.response above still documents it
+    return Response(services.search_caregivers(**query), mimetype="application/json")
 
 
 @blp.get("/caregivers/<int:caregiver_id>")

@@ -84,6 +84,17 @@ def test_clause_and_free_windows_agree_with_the_brute_force_reference(app, careg
                     Caregiver.id.in_(caregivers),
                     services.free_during_clause(Caregiver.id, start, end))).all())
                 assert found == expected, (start, end)
+                # the two-step form the search uses: day-window coverage in SQL, then the busy
+                # ones dropped by one range scan
+                working = set(db.session.scalars(select(Caregiver.id).where(
+                    Caregiver.id.in_(caregivers),
+                    services.working_during_clause(Caregiver.id, start, end))).all())
+                busy = services.busy_caregiver_ids(caregivers, start, end)
+                assert busy <= set(caregivers)
+                assert working - busy == expected, (start, end)
+                start_utc, end_utc = reference._utc(start), reference._utc(end)
+                assert busy == {c for c in caregivers if any(
+                    s < end_utc and e > start_utc for s, e in raw[c][2])}, (start, end)
                 event(f"free caregivers: {len(expected)}")
                 for c in caregivers:
                     windows = services.free_windows(c, start, end)
