@@ -16,30 +16,26 @@ Values are JSON. Redis failing (down, timing out) never fails a read: the value 
 from the database and the failure is logged at warning. The cache talks to the app's Redis
 through its own client without retries and with short timeouts (the app client retries for
 seconds, far too long for an optional cache), and after a failure leaves Redis alone for
-RETRY_AFTER_SECONDS. A catalogue invalidation that failed is retried before the next cached
-read, so a staff change made during an outage is not hidden once Redis is back.
+RETRY_AFTER_SECONDS (app/common/optional_redis.py). A catalogue invalidation that failed is
+retried before the next cached read, so a staff change made during an outage is not hidden once Redis is back.
 """
 import hashlib
 import json
 import logging
-import time
 from datetime import date
 
 import redis
 from flask import current_app
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from app.extensions import redis_client
+from app.common.optional_redis import OptionalRedis
 
 log = logging.getLogger("app.hospitals.cache")
 
 PREFIX = "cache:"
 CATALOGUE_GENERATION_KEY = PREFIX + "catalogue:gen"
-SOCKET_TIMEOUT_SECONDS = 0.5
-RETRY_AFTER_SECONDS = 2.0
 
-_state = {"down_until": 0.0, "catalogue_invalidation_pending": False}
+_state = {"catalogue_invalidation_pending": False}
+_redis = OptionalRedis("hospitals_cache")
 
 
 def _catalogue_ttl_ms() -> int:
@@ -55,34 +51,12 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _conn() -> redis.Redis:
-    """A fail-fast client on the same server (and database) as the app's Redis client."""
-    source = redis_client.conn
-    entry = current_app.extensions.get("hospitals_cache_redis")
-    if entry is None or entry[0] is not source:
-        pool = source.connection_pool
-        kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0),
-                  "socket_timeout": SOCKET_TIMEOUT_SECONDS,
-                  "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS}
-        fast = redis.Redis(connection_pool=redis.ConnectionPool(
-            connection_class=pool.connection_class, **kwargs))
-        entry = (source, fast)
-        current_app.extensions["hospitals_cache_redis"] = entry
-    return entry[1]
 
-
-def _usable() -> bool:
-    return time.monotonic() >= _state["down_until"]
-
-
-def _failed(what: str, exc: Exception):
-    _state["down_until"] = time.monotonic() + RETRY_AFTER_SECONDS
-    log.warning("%s failed (%s); using the database for %.0f s", what, exc, RETRY_AFTER_SECONDS)
 
 
 def reset() -> None:
     """Forget a recorded Redis failure (tests; an operator after fixing Redis)."""
-    _state["down_until"] = 0.0
+    _redis.reset()
 
 
 # ---- catalogue -------------------------------------------------------------------------------
@@ -95,10 +69,10 @@ def catalogue_key_part(*parts) -> str:
 def cached_catalogue(name: str, compute):
     """compute() through the catalogue cache; `name` identifies the value within a generation."""
     ttl = _catalogue_ttl_ms()
-    if ttl <= 0 or not _usable():
+    if ttl <= 0 or not _redis.usable():
         return compute()
     try:
-        conn = _conn()
+        conn = _redis.conn()
         if _state["catalogue_invalidation_pending"]:
             conn.incr(CATALOGUE_GENERATION_KEY)
             _state["catalogue_invalidation_pending"] = False
@@ -106,7 +80,7 @@ def cached_catalogue(name: str, compute):
         key = f"{PREFIX}catalogue:{generation}:{name}"
         raw = conn.get(key)
     except redis.RedisError as exc:
-        _failed("catalogue cache read", exc)
+        _redis.failed("catalogue cache read", exc)
         return compute()
     if raw is not None:
         try:
@@ -117,7 +91,7 @@ def cached_catalogue(name: str, compute):
     try:
         conn.set(key, _dumps(value), px=ttl)
     except redis.RedisError as exc:
-        _failed("catalogue cache write", exc)
+        _redis.failed("catalogue cache write", exc)
     return value
 
 
@@ -126,11 +100,11 @@ def invalidate_catalogue() -> None:
     Always tried, even while Redis is considered down; if it fails it is retried before the
     next cached read."""
     try:
-        _conn().incr(CATALOGUE_GENERATION_KEY)
+        _redis.conn().incr(CATALOGUE_GENERATION_KEY)
         _state["catalogue_invalidation_pending"] = False
     except redis.RedisError as exc:
         _state["catalogue_invalidation_pending"] = True
-        _failed("catalogue cache invalidation", exc)
+        _redis.failed("catalogue cache invalidation", exc)
 
 
 # ---- schedule counts -------------------------------------------------------------------------
@@ -151,13 +125,13 @@ def cached_counts(keys: list[str], compute_missing) -> dict:
     ttl = _counts_ttl_ms()
     if not keys:
         return {}
-    if ttl <= 0 or not _usable():
+    if ttl <= 0 or not _redis.usable():
         return compute_missing(list(keys))
     try:
-        conn = _conn()
+        conn = _redis.conn()
         raws = conn.mget(keys)
     except redis.RedisError as exc:
-        _failed("schedule count cache read", exc)
+        _redis.failed("schedule count cache read", exc)
         return compute_missing(list(keys))
     found, missing = {}, []
     for key, raw in zip(keys, raws):
@@ -179,7 +153,7 @@ def cached_counts(keys: list[str], compute_missing) -> dict:
                 pipe.set(key, _dumps(computed[key]), px=ttl)
             pipe.execute()
         except redis.RedisError as exc:
-            _failed("schedule count cache write", exc)
+            _redis.failed("schedule count cache write", exc)
         found.update({key: computed[key] for key in missing})
     return found
 
@@ -187,12 +161,12 @@ def cached_counts(keys: list[str], compute_missing) -> dict:
 def invalidate_counts(department_id: int, day: date) -> None:
     """Drop one department's cached counts for one day. Needs no database; never raises.
     Skipped while Redis is considered down (the entries expire within a second anyway)."""
-    if not _usable():
+    if not _redis.usable():
         return
     try:
-        _conn().delete(aggregate_key(department_id, day), day_key(department_id, day))
+        _redis.conn().delete(aggregate_key(department_id, day), day_key(department_id, day))
     except redis.RedisError as exc:
-        _failed("schedule count cache invalidation", exc)
+        _redis.failed("schedule count cache invalidation", exc)
 
 
 def invalidate_schedule_counts(schedule) -> None:

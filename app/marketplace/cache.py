@@ -12,30 +12,27 @@ text SQL) are only bounded by the TTL.
 The local date is part of the key because ages are counted from today. Only the public list
 answer is cached (never anything per user). Redis failing never fails a search: the page is
 computed from the database, the failure is logged at warning and Redis is left alone for
-RETRY_AFTER_SECONDS; a version bump that failed is retried before the next cached read.
+RETRY_AFTER_SECONDS (app/common/optional_redis.py); a version bump that failed is retried
+before the next cached read.
 
 Importing this module installs the session listeners (app/__init__.py imports it once).
 """
 import hashlib
 import json
 import logging
-import time
 
 import redis
 from flask import current_app
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from sqlalchemy import event, inspect
 
 from app.common.time import local_today
-from app.extensions import db, redis_client
+from app.common.optional_redis import OptionalRedis
+from app.extensions import db
 
 log = logging.getLogger("app.marketplace.cache")
 
 PREFIX = "cache:caregivers:"
 VERSION_KEY = PREFIX + "version"
-SOCKET_TIMEOUT_SECONDS = 0.5
-RETRY_AFTER_SECONDS = 2.0
 # tables whose rows a search answer (or the hospital it sorts by) is built from
 SEARCH_TABLES = frozenset({
     "caregivers", "caregiver_skills", "caregiver_districts", "caregiver_hospitals",
@@ -45,7 +42,8 @@ SEARCH_TABLES = frozenset({
 _USER_COLUMNS = frozenset({"status"})
 _TOUCHED = "search_data_touched"
 
-_state = {"down_until": 0.0, "bump_pending": False}
+_state = {"bump_pending": False}
+_redis = OptionalRedis("marketplace_cache")
 
 
 # ---- Redis -----------------------------------------------------------------------------------
@@ -54,35 +52,12 @@ def _ttl_ms() -> int:
     return int(float(current_app.config["CAREGIVER_SEARCH_CACHE_SECONDS"]) * 1000)
 
 
-def _conn() -> redis.Redis:
-    """A fail-fast client on the app's Redis server and database (no retries, short timeouts:
-    the app client retries for seconds, far too long for an optional cache)."""
-    source = redis_client.conn
-    entry = current_app.extensions.get("marketplace_cache_redis")
-    if entry is None or entry[0] is not source:
-        pool = source.connection_pool
-        kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0),
-                  "socket_timeout": SOCKET_TIMEOUT_SECONDS,
-                  "socket_connect_timeout": SOCKET_TIMEOUT_SECONDS}
-        fast = redis.Redis(connection_pool=redis.ConnectionPool(
-            connection_class=pool.connection_class, **kwargs))
-        entry = (source, fast)
-        current_app.extensions["marketplace_cache_redis"] = entry
-    return entry[1]
 
-
-def _usable() -> bool:
-    return time.monotonic() >= _state["down_until"]
-
-
-def _failed(what: str, exc: Exception):
-    _state["down_until"] = time.monotonic() + RETRY_AFTER_SECONDS
-    log.warning("%s failed (%s); using the database for %.0f s", what, exc, RETRY_AFTER_SECONDS)
 
 
 def reset() -> None:
     """Forget a recorded Redis failure (tests; an operator after fixing Redis)."""
-    _state["down_until"] = 0.0
+    _redis.reset()
 
 
 def _dumps(value) -> str:
@@ -94,11 +69,11 @@ def cached_search(query: dict, compute) -> bytes:
     returns the response body (bytes), which is stored and returned as it is: a hit is two
     Redis GETs and no JSON work at all."""
     ttl = _ttl_ms()
-    if ttl <= 0 or not _usable():
+    if ttl <= 0 or not _redis.usable():
         return compute()
     digest = hashlib.sha1(_dumps(query).encode()).hexdigest()
     try:
-        conn = _conn()
+        conn = _redis.conn()
         if _state["bump_pending"]:
             conn.incr(VERSION_KEY)
             _state["bump_pending"] = False
@@ -109,7 +84,7 @@ def cached_search(query: dict, compute) -> bytes:
         key = f"{PREFIX}search:body:{version}:{local_today().isoformat()}:{digest}"
         raw = conn.get(key)
     except redis.RedisError as exc:
-        _failed("caregiver search cache read", exc)
+        _redis.failed("caregiver search cache read", exc)
         return compute()
     if raw is not None:
         if isinstance(raw, str):  # a client with decode_responses
@@ -121,7 +96,7 @@ def cached_search(query: dict, compute) -> bytes:
     try:
         conn.set(key, value, px=ttl)
     except redis.RedisError as exc:
-        _failed("caregiver search cache write", exc)
+        _redis.failed("caregiver search cache write", exc)
     return value
 
 
@@ -129,11 +104,11 @@ def bump_version() -> None:
     """Make every cached search page unreachable. Always tried, even while Redis is considered
     down; a failure is retried before the next cached read."""
     try:
-        _conn().incr(VERSION_KEY)
+        _redis.conn().incr(VERSION_KEY)
         _state["bump_pending"] = False
     except redis.RedisError as exc:
         _state["bump_pending"] = True
-        _failed("caregiver search cache version bump", exc)
+        _redis.failed("caregiver search cache version bump", exc)
 
 
 # ---- what a transaction touched --------------------------------------------------------------
