@@ -9,7 +9,10 @@ by a reader that raced a commit lands under the old version and is never read ag
 very next search after a commit sees it. Changes made outside the session (raw connections,
 text SQL) are only bounded by the TTL.
 
-The local date is part of the key because ages are counted from today. Only the public list
+Two entries per answer: one by the raw query string, looked up before the query is even
+parsed (`answer_from_raw_query`), one by the normalised query (other spellings of the same
+search). Either lookup is one round trip (a script reads the version and the entry). The
+local date is part of the key because ages are counted from today. Only the public list
 answer is cached (never anything per user). Redis failing never fails a search: the page is
 computed from the database, the failure is logged at warning and Redis is left alone for
 RETRY_AFTER_SECONDS (app/common/optional_redis.py); a version bump that failed is retried
@@ -17,12 +20,13 @@ before the next cached read.
 
 Importing this module installs the session listeners (app/__init__.py imports it once).
 """
+import functools
 import hashlib
 import json
 import logging
 
 import redis
-from flask import current_app
+from flask import Response, current_app, request
 from sqlalchemy import event, inspect
 
 from app.common.time import local_today
@@ -64,40 +68,94 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+# one round trip: read the version and the entry stored under it
+_LOOKUP = """
+local version = redis.call('GET', KEYS[1]) or '0'
+return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
+"""
+_scripts = {}
+
+
+def _lookup(conn, kind: str, digest: str) -> tuple[int, bytes | None]:
+    script = _scripts.get(id(conn))
+    if script is None:
+        script = _scripts[id(conn)] = conn.register_script(_LOOKUP)
+    version, raw = script(keys=[VERSION_KEY], args=[
+        f"{PREFIX}search:{kind}:", f":{local_today().isoformat()}:{digest}"])
+    if isinstance(raw, str):  # a client with decode_responses
+        raw = raw.encode()
+    if raw is not None and raw[:1] != b"{":
+        log.warning("caregiver search cache entry (%s) is not a JSON object; recomputing", kind)
+        raw = None
+    return int(version), raw
+
+
+def _key(kind: str, version: int, digest: str) -> str:
+    return f"{PREFIX}search:{kind}:{version}:{local_today().isoformat()}:{digest}"
+
+
+def _open() -> redis.Redis | None:
+    """The cache's client, with a pending version bump sent first; None while it is off."""
+    if _ttl_ms() <= 0 or not _redis.usable():
+        return None
+    conn = _redis.conn()
+    if _state["bump_pending"]:
+        conn.incr(VERSION_KEY)
+        _state["bump_pending"] = False
+    return conn
+
+
 def cached_search(query: dict, compute) -> bytes:
     """compute() through the cache; `query` is the normalised query (JSON-ready) and compute()
-    returns the response body (bytes), which is stored and returned as it is: a hit is two
-    Redis GETs and no JSON work at all."""
-    ttl = _ttl_ms()
-    if ttl <= 0 or not _redis.usable():
-        return compute()
+    returns the response body (bytes), which is stored and returned as it is."""
     digest = hashlib.sha1(_dumps(query).encode()).hexdigest()
     try:
-        conn = _redis.conn()
-        if _state["bump_pending"]:
-            conn.incr(VERSION_KEY)
-            _state["bump_pending"] = False
+        conn = _open()
+        if conn is None:
+            return compute()
         # the version is read BEFORE the database: a commit after this read bumps it, so what
         # we compute from older data is stored under a version nobody asks for any more
-        version = int(conn.get(VERSION_KEY) or 0)
-        # "body:" — entries are response bodies (the format before held undumped pages)
-        key = f"{PREFIX}search:body:{version}:{local_today().isoformat()}:{digest}"
-        raw = conn.get(key)
+        version, raw = _lookup(conn, "body", digest)
     except redis.RedisError as exc:
         _redis.failed("caregiver search cache read", exc)
         return compute()
     if raw is not None:
-        if isinstance(raw, str):  # a client with decode_responses
-            raw = raw.encode()
-        if raw[:1] == b"{":
-            return raw
-        log.warning("caregiver search cache entry %s is not a JSON object; recomputing", key)
+        return raw
     value = compute()
     try:
-        conn.set(key, value, px=ttl)
+        conn.set(_key("body", version, digest), value, px=_ttl_ms())
     except redis.RedisError as exc:
         _redis.failed("caregiver search cache write", exc)
     return value
+
+
+def answer_from_raw_query(view):
+    """Search view decorator, outside the argument parser: the same query string (parameters
+    in any order) asked again within the TTL is answered with the stored body before anything
+    is parsed, one Redis round trip in all. Only 200 answers are stored, so a query string is
+    cached only after it passed validation; the version in the key drops it on the next
+    relevant commit like the parsed entries."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        digest = hashlib.sha1(_dumps(sorted(request.args.items(multi=True))).encode()
+                              ).hexdigest()
+        try:
+            conn = _open()
+            version, raw = _lookup(conn, "raw", digest) if conn is not None else (None, None)
+        except redis.RedisError as exc:
+            _redis.failed("caregiver search cache read", exc)
+            conn = None
+        else:
+            if raw is not None:
+                return Response(raw, mimetype="application/json")
+        response = view(*args, **kwargs)
+        if conn is not None and isinstance(response, Response) and response.status_code == 200:
+            try:
+                conn.set(_key("raw", version, digest), response.get_data(), px=_ttl_ms())
+            except redis.RedisError as exc:
+                _redis.failed("caregiver search cache write", exc)
+        return response
+    return wrapper
 
 
 def bump_version() -> None:

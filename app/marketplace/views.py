@@ -2,7 +2,7 @@ from flask import Response, current_app
 
 from app.common.api import Blueprint
 from app.common.pagination import page_schema
-from app.marketplace import services
+from app.marketplace import cache, services
 from app.marketplace.schemas import (PublicCaregiverSchema, PublicCaregiverDetailSchema,
                                      CaregiverSearchQuerySchema)
 
@@ -14,6 +14,7 @@ _time_window_errors = ((422, "invalid_time_range"), (422, "time_range_too_long")
 
 
 @blp.get("/caregivers")
+@cache.answer_from_raw_query
 @blp.arguments(CaregiverSearchQuerySchema, location="query")
 @blp.errors(services.UnknownSkill, services.InvalidAgeRange, services.CareTypeRequired,
             services.InvalidPriceRange, services.TimeRangeIncomplete,

@@ -33,9 +33,11 @@ def test_answers_are_cached_until_a_committed_change(client, app):
     first = make_caregiver(app, years_experience=3)
     assert ids(client, "min_experience=5") == []
     with app.app_context():
-        keys = redis_client.conn.keys(f"{cache.PREFIX}search:*")
-        ttl = redis_client.conn.pttl(keys[0])
-    assert len(keys) == 1 and 0 < ttl <= 10_000
+        keys = sorted(redis_client.conn.keys(f"{cache.PREFIX}search:*"))
+        ttls = [redis_client.conn.pttl(key) for key in keys]
+    # one entry by the normalised query, one by the raw query string
+    assert [key.split(b":")[3] for key in keys] == [b"body", b"raw"]
+    assert all(0 < ttl <= 10_000 for ttl in ttls)
     # a change the session never saw: the cached answer stands (it is a cache)
     raw_update(app, "UPDATE caregivers SET years_experience = 9 WHERE id = :id", id=first)
     assert ids(client, "min_experience=5") == []
@@ -139,3 +141,38 @@ def test_redis_outage_answers_from_the_database(client, app, caplog):
     # back up: the bump that failed is made before the next cached read, so an answer cached
     # before the outage is not served
     assert client.get(API).get_json()["items"][0]["years_experience"] == 30
+
+
+def test_a_repeated_query_string_is_answered_before_parsing(client, app, monkeypatch):
+    """The second identical query string (parameters in any order) is answered from the raw
+    entry: neither the argument parser nor the service runs; a bump makes it compute again."""
+    from app.marketplace import services
+
+    first = make_caregiver(app, years_experience=7)
+    answer = client.get(f"{API}?min_experience=5&sort=experience")
+    assert answer.status_code == 200
+
+    def must_not_run(**query):
+        raise AssertionError("the service ran for a cached query string")
+
+    monkeypatch.setattr(services, "search_caregivers", must_not_run)
+    again = client.get(f"{API}?sort=experience&min_experience=5")
+    assert again.status_code == 200 and again.data == answer.data
+    assert again.mimetype == "application/json"
+    monkeypatch.undo()
+    from app.caregivers.models import Caregiver
+    with app.app_context():
+        db.session.get(Caregiver, first).status = "suspended"
+        db.session.commit()
+        db.session.remove()
+    assert ids(client, "sort=experience&min_experience=5") == []
+
+
+def test_refused_query_strings_are_never_cached(client, app):
+    make_caregiver(app)
+    for _ in range(2):
+        refused = client.get(f"{API}?min_age=60&max_age=20")
+        assert refused.status_code == 422
+        assert refused.get_json()["error"]["code"] == "invalid_age_range"
+    with app.app_context():
+        assert redis_client.conn.keys(f"{cache.PREFIX}search:raw:*") == []
