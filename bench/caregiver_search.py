@@ -46,12 +46,11 @@ import multiprocessing
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -60,7 +59,7 @@ import pymysql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, percentile  # noqa: E402
+from bench.common import free_port, percentile, start_server  # noqa: E402
 
 SEARCH = "/api/v1/caregivers"
 BENCH_OPENID = "bench-cg-"
@@ -513,23 +512,6 @@ def access_durations(log_path):
                 durations[entry["request_id"]] = entry.get("duration_ms")
     return durations
 
-
-def start_server(env, port, workers, threads, log_path):
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread", "--threads",
-         str(threads), "--backlog", "2048", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/ping")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit(f"gunicorn did not start; see {log_path}")
 
 
 def summarize(runs, durations):

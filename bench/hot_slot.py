@@ -35,7 +35,6 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,7 +47,7 @@ import pymysql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, percentile  # noqa: E402
+from bench.common import free_port, percentile, start_server  # noqa: E402
 DB_NAME = "bench_hot"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 MAX_REQUESTS_PER_USER = 3
@@ -312,23 +311,6 @@ def global_row_writes(cursor):
     assert len(values) == 3, "this server has no Handler_write/update/delete counters"
     return sum(values)
 
-
-def start_server(env, port, workers, threads, log_path):
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-k", "gthread", "--threads",
-         str(threads), "--backlog", "2048", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=open(log_path, "a"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/ping")
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit(f"gunicorn did not start; see {log_path}")
 
 
 def stop_server(server):

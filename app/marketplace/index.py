@@ -210,26 +210,15 @@ class SearchIndex:
 
     def match(self, query: dict, start, end, today: date) -> np.ndarray:
         """Row positions of the matches, in order (ids: self.ids[positions])."""
-        from app.marketplace.services import (HospitalNotFound, LocationRequired, UnknownSkill,
-                                              birth_date_bound)
+        from app.marketplace.services import (birth_date_bound, refuse_unknown_skills,
+                                              search_origin)
 
         if query["skills"]:
-            unknown = [code for code in query["skills"] if code not in self.skill_bit]
-            if unknown:
-                raise UnknownSkill(f"技能不存在: {', '.join(unknown)}",
-                                   details={"skills": [f"技能不存在: {', '.join(unknown)}"]})
-        origin = None
-        if query["lat"] is not None:
-            origin = (query["lat"], query["lng"])
+            refuse_unknown_skills(query["skills"], self.skill_bit)
+        hospital = None
         if query["hospital_id"] is not None:
             hospital = self.hospitals.get(query["hospital_id"])
-            if hospital is None or not hospital[0]:
-                raise HospitalNotFound(details={"hospital_id": [HospitalNotFound.message]})
-            if origin is None and query["sort"] == "distance":
-                if hospital[1] is None or hospital[2] is None:
-                    raise LocationRequired("该医院暂无位置信息,请提供经纬度",
-                                           details={"lat": ["该医院暂无位置信息,请提供经纬度"]})
-                origin = (hospital[1], hospital[2])
+        origin = search_origin(query, hospital)
 
         ok = self.everyone.copy()
         price = None

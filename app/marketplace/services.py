@@ -174,26 +174,40 @@ def age_on(birth: date | None, today: date) -> int | None:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def refuse_unknown_skills(asked, known) -> None:
+    unknown = [code for code in asked if code not in known]
+    if unknown:
+        message = f"技能不存在: {', '.join(unknown)}"
+        raise UnknownSkill(message, details={"skills": [message]})
+
+
+def search_origin(query: dict, hospital: tuple | None) -> tuple | None:
+    """Where distances are measured from: the given point, else (for sort=distance) the
+    hospital's coordinates. `hospital` is (is_active, latitude, longitude) of query's
+    hospital_id, None when there is no such hospital; an unknown or inactive one is a 404."""
+    origin = None if query["lat"] is None else (query["lat"], query["lng"])
+    if query["hospital_id"] is None:
+        return origin
+    if hospital is None or not hospital[0]:
+        raise HospitalNotFound(details={"hospital_id": [HospitalNotFound.message]})
+    if origin is None and query["sort"] == "distance":
+        if hospital[1] is None or hospital[2] is None:
+            raise LocationRequired("该医院暂无位置信息,请提供经纬度",
+                                   details={"lat": ["该医院暂无位置信息,请提供经纬度"]})
+        origin = (hospital[1], hospital[2])
+    return origin
+
+
 def _search(query: dict, start: datetime | None, end: datetime | None) -> dict:
     if query["skills"]:
         known = set(db.session.scalars(select(CareSkill.code).where(
             CareSkill.code.in_(query["skills"]))))
-        unknown = [code for code in query["skills"] if code not in known]
-        if unknown:
-            raise UnknownSkill(f"技能不存在: {', '.join(unknown)}",
-                               details={"skills": [f"技能不存在: {', '.join(unknown)}"]})
-    origin = None
-    if query["lat"] is not None:
-        origin = (query["lat"], query["lng"])
+        refuse_unknown_skills(query["skills"], known)
+    hospital = None
     if query["hospital_id"] is not None:
-        hospital = db.session.get(Hospital, query["hospital_id"])
-        if hospital is None or not hospital.is_active:
-            raise HospitalNotFound(details={"hospital_id": [HospitalNotFound.message]})
-        if origin is None and query["sort"] == "distance":
-            if hospital.latitude is None or hospital.longitude is None:
-                raise LocationRequired("该医院暂无位置信息,请提供经纬度",
-                                       details={"lat": ["该医院暂无位置信息,请提供经纬度"]})
-            origin = (hospital.latitude, hospital.longitude)
+        row = db.session.get(Hospital, query["hospital_id"])
+        hospital = None if row is None else (row.is_active, row.latitude, row.longitude)
+    origin = search_origin(query, hospital)
 
     today = local_today()
     price = None
