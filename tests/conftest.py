@@ -116,6 +116,8 @@ def clean_state(app):
     gate._sold_out_until.clear()  # ids are reused after truncation; forget old sell-outs
     from app.common.principal_cache import local_principals
     local_principals.drop()
+    from app.marketplace.live_index import live_index
+    live_index.reset()  # ids are reused after truncation (a new Redis epoch would also do it)
     yield
 
 

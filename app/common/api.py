@@ -13,6 +13,22 @@ from app.common.validation import BadJsonBody, load_json_body, localize_messages
 from app.errors import AppError, UnsupportedMediaType, ValidationFailed
 
 
+class _QueryArgs(dict):
+    """request.args as a plain dict of value lists for webargs' proxy: a field absent from the
+    query costs a dict miss, where werkzeug's MultiDict.get builds and catches a
+    BadRequestKeyError (an HTTPException) for each one: twenty per caregiver search."""
+
+    def __init__(self, multidict):
+        super().__init__(multidict.lists())
+
+    def get(self, key, default=None):
+        values = dict.get(self, key)
+        return default if not values else values[0]
+
+    def getlist(self, key):
+        return list(dict.get(self, key, ()))
+
+
 class SchemaReusingParser(FlaskParser):
     """Also the one place request bodies are read as JSON (app.common.validation.load_json_body:
     depth, number size and unstorable text are refused as 4xx before any schema sees them), and
@@ -21,6 +37,9 @@ class SchemaReusingParser(FlaskParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._schemas: dict[type, Schema] = {}
+
+    def load_querystring(self, req, schema):
+        return self._makeproxy(_QueryArgs(req.args), schema)
 
     def load_json(self, req, schema):
         raw = req.get_data(cache=True)

@@ -1,23 +1,29 @@
 """An in-process search index of listed caregivers: the filters and sorts of
 services._search over numpy arrays, so a search whose query string never repeats costs tens of
-microseconds instead of an SQL round trip. NOT wired into the serving path yet.
+microseconds instead of an SQL round trip. live.py keeps one per process, current with the
+search-data version, and search answers from it while it is current.
 
-One row per listed caregiver (same rule as services.listed_clause), in id order. Working time
-is a 48-bit mask per caregiver per local day (availability_day_windows rows are on the
-half-hour grid; a row [s, e) sets bits s//30 .. e//30-1); rows off that grid (not writable
-through the API) are kept as they are and checked exactly for their caregivers. Busy blocks are
-one array sorted by start (UTC epoch microseconds), searched by range with the longest block's
-length as the bound.
+One row per caregiver that was listed at load time (same rule as services.listed_clause), in id
+order; `listed` says who still is (a patch that delists someone clears the flag, a caregiver
+listed since the load needs a fresh load: positions never move). Working time is a 48-bit mask
+per caregiver per local day (availability_day_windows rows are on the half-hour grid; a row
+[s, e) sets bits s//30 .. e//30-1); rows off that grid (not writable through the API) are kept
+as they are and checked exactly for their caregivers. Busy blocks are one array sorted by start
+(UTC epoch microseconds), searched by range with the longest block's length as the bound.
 
 The answer must equal _search's exactly (tests/marketplace/test_index.py compares both over
 random data): same NULL rules, same tiebreak by id, same float arithmetic for distances.
+
+An index is never changed once built: `patched` returns a new one sharing the arrays no changed
+caregiver touches, so a request thread may go on reading the old one.
 """
+import copy
 import math
 from datetime import date, datetime, timedelta
 from functools import partial
 
 import numpy as np
-from sqlalchemy import func, literal, literal_column, select
+from sqlalchemy import and_, func, literal, literal_column, select
 
 from app.availability.models import BusyBlock, DayWindow
 from app.caregivers.models import (CARE_TYPES, Caregiver, CaregiverDistrict, CaregiverHospital,
@@ -32,6 +38,7 @@ FULL_DAY = np.uint64((1 << SLOTS) - 1)
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 _ONE = np.uint64(1)
+_NO_POSITIONS = np.zeros(0, dtype=np.int64)
 
 
 def _micros(naive_utc: datetime) -> int:
@@ -48,8 +55,26 @@ def _slot_mask(low: int, high: int) -> np.uint64:
     return np.uint64(((1 << last) - 1) ^ ((1 << first) - 1))
 
 
+def _only(statement, column, ids):
+    return statement if ids is None else statement.where(column.in_(ids))
+
+
+_SCALARS = (Caregiver.id, Caregiver.gender, Caregiver.birth_date, Caregiver.years_experience,
+            Caregiver.city_code, Caregiver.rating_avg, Caregiver.completed_orders,
+            Caregiver.accepts_urgent, Caregiver.night_service, Caregiver.latitude,
+            Caregiver.longitude)
+
+
+class _Reload(Exception):
+    """A change a patch cannot take in: load a new index."""
+
+
 class SearchIndex:
-    """Build with SearchIndex.load(session, today); query with search(query, start, end, today)."""
+    """Build with SearchIndex.load(session, today); query with search(query, start, end, today)
+    or page(...); a changed caregiver is taken in with patched(session, ids)."""
+
+    version = None  # the search-data version it reflects (live.py sets it)
+    epoch = None
 
     @classmethod
     def load(cls, session, today: date, now: datetime | None = None) -> "SearchIndex":
@@ -57,94 +82,122 @@ class SearchIndex:
 
         self = cls()
         now = now or utcnow()
+        self.today = today
         self.loaded_at = now
         self.busy_max = timedelta(days=int(current_app.config["AVAILABILITY_BUSY_BLOCK_MAX_DAYS"]))
         rows = session.execute(
-            select(Caregiver.id, Caregiver.gender, Caregiver.birth_date,
-                   Caregiver.years_experience, Caregiver.city_code, Caregiver.rating_avg,
-                   Caregiver.completed_orders, Caregiver.accepts_urgent, Caregiver.night_service,
-                   Caregiver.latitude, Caregiver.longitude)
-            .join(User, User.id == Caregiver.user_id)
+            select(*_SCALARS).join(User, User.id == Caregiver.user_id)
             .where(Caregiver.status == "approved", User.status == "active")
             .order_by(Caregiver.id)).all()
         n = self.size = len(rows)
         self.ids = np.array([r.id for r in rows], dtype=np.int64)
         self.position = {int(i): p for p, i in enumerate(self.ids.tolist())}
-        self.genders = {}
-        self.gender = np.array([self.genders.setdefault(r.gender, len(self.genders))
-                                if r.gender is not None else -1 for r in rows], dtype=np.int16)
-        self.birth = np.array([r.birth_date.toordinal() if r.birth_date is not None else 0
-                               for r in rows], dtype=np.int64)
-        self.has_birth = np.array([r.birth_date is not None for r in rows], dtype=bool)
-        self.experience = np.array([r.years_experience or 0 for r in rows], dtype=np.int64)
-        self.has_experience = np.array([r.years_experience is not None for r in rows], dtype=bool)
-        self.cities = {}
-        self.city = np.array([self.cities.setdefault(r.city_code, len(self.cities))
-                              if r.city_code is not None else -1 for r in rows], dtype=np.int32)
-        self.rating = np.array([np.nan if r.rating_avg is None else r.rating_avg for r in rows],
-                               dtype=np.float64)
-        self.orders = np.array([r.completed_orders or 0 for r in rows], dtype=np.int64)
-        self.urgent = np.array([bool(r.accepts_urgent) for r in rows], dtype=bool)
-        self.night = np.array([bool(r.night_service) for r in rows], dtype=bool)
-        self.lat = np.array([np.nan if r.latitude is None else r.latitude for r in rows],
-                            dtype=np.float64)
-        self.lng = np.array([np.nan if r.longitude is None else r.longitude for r in rows],
-                            dtype=np.float64)
-        self.no_location = np.isnan(self.lat) | np.isnan(self.lng)
-        self.everyone = np.ones(n, dtype=bool)
-        self._rating_order = None
+        self.listed = np.ones(n, dtype=bool)
+        self.genders, self.cities = {}, {}
+        for name, values in self._scalar_columns(rows).items():
+            setattr(self, name, values)
+        self._rating_rank = None
+        self.cards = {}
 
         # skills: bit per care_skills row (sort_order, code); several words past 64 skills
         codes = session.scalars(select(CareSkill.code).order_by(CareSkill.sort_order,
                                                                 CareSkill.code)).all()
         self.skill_bit = {code: bit for bit, code in enumerate(codes)}
-        words = max(1, -(-len(codes) // 64))
-        self.skills = np.zeros((words, n), dtype=np.uint64)
-        for caregiver_id, code in session.execute(
-                select(CaregiverSkill.caregiver_id, CaregiverSkill.skill_code)):
-            p, bit = self.position.get(caregiver_id), self.skill_bit.get(code)
-            if p is not None and bit is not None:
-                self.skills[bit // 64, p] |= _ONE << np.uint64(bit % 64)
-
-        self.districts = {}
-        for caregiver_id, code in session.execute(
-                select(CaregiverDistrict.caregiver_id, CaregiverDistrict.district_code)):
-            p = self.position.get(caregiver_id)
-            if p is not None:
-                self.districts.setdefault(code, np.zeros(n, dtype=bool))[p] = True
-        self.hospital_members = {}
-        for caregiver_id, hospital_id in session.execute(
-                select(CaregiverHospital.caregiver_id, CaregiverHospital.hospital_id)):
-            p = self.position.get(caregiver_id)
-            if p is not None:
-                self.hospital_members.setdefault(hospital_id, np.zeros(n, dtype=bool))[p] = True
+        self.skills = np.zeros((max(1, -(-len(codes) // 64)), n), dtype=np.uint64)
+        self.districts, self.hospital_members = {}, {}
+        self.prices = {care_type: np.full(n, -1, dtype=np.int64) for care_type in CARE_TYPES}
+        self._fill_memberships(session, None)
         self.hospitals = {h.id: (bool(h.is_active), h.latitude, h.longitude)
                           for h in session.execute(select(Hospital.id, Hospital.is_active,
                                                           Hospital.latitude, Hospital.longitude))}
 
-        self.prices = {care_type: np.full(n, -1, dtype=np.int64) for care_type in CARE_TYPES}
-        for caregiver_id, care_type, price_fen in session.execute(
+        # working time: day d (from base_day) → uint64 mask per caregiver, read in chunks
+        self.base_day = today - timedelta(days=2)  # a window may start a day before now
+        horizon = today + timedelta(days=int(current_app.config["AVAILABILITY_HORIZON_DAYS"]))
+        last = session.scalar(select(func.max(DayWindow.day)).where(
+            DayWindow.day >= self.base_day)) or horizon
+        self.days = (max(last, horizon) - self.base_day).days + 1
+        self.working = np.zeros((self.days, n), dtype=np.uint64)
+        self.off_grid = {}
+        self._fill_working(session, None)
+
+        # busy blocks that can still matter (a window starts at most a day before now)
+        self.busy = _split_blocks(*self._busy_rows(session, now, None))
+        return self
+
+    # ---- loading, for everyone (ids None) or the changed caregivers --------------------------
+
+    def _scalar_columns(self, rows) -> dict:
+        """The per-caregiver arrays of Caregiver columns, for `rows` (in their order); codes
+        of genders and cities are added to self.genders / self.cities."""
+        def coded(codes, value):
+            return -1 if value is None else codes.setdefault(value, len(codes))
+
+        lat = np.array([np.nan if r.latitude is None else r.latitude for r in rows],
+                       dtype=np.float64)
+        lng = np.array([np.nan if r.longitude is None else r.longitude for r in rows],
+                       dtype=np.float64)
+        return {
+            "gender": np.array([coded(self.genders, r.gender) for r in rows], dtype=np.int16),
+            "birth": np.array([r.birth_date.toordinal() if r.birth_date is not None else 0
+                               for r in rows], dtype=np.int64),
+            "has_birth": np.array([r.birth_date is not None for r in rows], dtype=bool),
+            "experience": np.array([r.years_experience or 0 for r in rows], dtype=np.int64),
+            "has_experience": np.array([r.years_experience is not None for r in rows],
+                                       dtype=bool),
+            "city": np.array([coded(self.cities, r.city_code) for r in rows], dtype=np.int32),
+            "rating": np.array([np.nan if r.rating_avg is None else r.rating_avg for r in rows],
+                               dtype=np.float64),
+            "orders": np.array([r.completed_orders or 0 for r in rows], dtype=np.int64),
+            "urgent": np.array([bool(r.accepts_urgent) for r in rows], dtype=bool),
+            "night": np.array([bool(r.night_service) for r in rows], dtype=bool),
+            "lat": lat, "lng": lng, "no_location": np.isnan(lat) | np.isnan(lng),
+        }
+
+    def _fill_memberships(self, session, ids) -> None:
+        """Skills, districts, hospitals and prices of `ids` (None: everyone) into arrays whose
+        columns for them are clear."""
+        n = self.size
+        for caregiver_id, code in session.execute(_only(
+                select(CaregiverSkill.caregiver_id, CaregiverSkill.skill_code),
+                CaregiverSkill.caregiver_id, ids)):
+            p, bit = self.position.get(caregiver_id), self.skill_bit.get(code)
+            if p is not None and bit is not None:
+                self.skills[bit // 64, p] |= _ONE << np.uint64(bit % 64)
+        for caregiver_id, code in session.execute(_only(
+                select(CaregiverDistrict.caregiver_id, CaregiverDistrict.district_code),
+                CaregiverDistrict.caregiver_id, ids)):
+            p = self.position.get(caregiver_id)
+            if p is not None:
+                self.districts.setdefault(code, np.zeros(n, dtype=bool))[p] = True
+        for caregiver_id, hospital_id in session.execute(_only(
+                select(CaregiverHospital.caregiver_id, CaregiverHospital.hospital_id),
+                CaregiverHospital.caregiver_id, ids)):
+            p = self.position.get(caregiver_id)
+            if p is not None:
+                self.hospital_members.setdefault(hospital_id, np.zeros(n, dtype=bool))[p] = True
+        for caregiver_id, care_type, price_fen in session.execute(_only(
                 select(CaregiverPrice.caregiver_id, CaregiverPrice.care_type,
-                       CaregiverPrice.price_fen)):
+                       CaregiverPrice.price_fen), CaregiverPrice.caregiver_id, ids)):
             p = self.position.get(caregiver_id)
             if p is not None and price_fen is not None:
                 self.prices.setdefault(care_type, np.full(n, -1, dtype=np.int64))[p] = price_fen
 
-        # working time: day d (from base_day) → uint64 mask per caregiver, read in chunks
-        self.base_day = today - timedelta(days=2)  # a window may start a day before now
-        last = session.scalar(select(func.max(DayWindow.day)).where(
-            DayWindow.day >= self.base_day)) or self.base_day
-        self.days = (last - self.base_day).days + 1
-        self.working = np.zeros((self.days, n), dtype=np.uint64)
+    def _fill_working(self, session, ids) -> None:
+        """Day-window masks of `ids` (None: everyone) into self.working (their columns clear)
+        and self.off_grid (their entries gone)."""
         base = np.datetime64(self.base_day, "D")
         off_grid = set()
-        for chunk in _chunks(session, select(
+        for chunk in _chunks(session, _only(select(
                 DayWindow.caregiver_id, DayWindow.day, DayWindow.start_minute,
-                DayWindow.end_minute).where(DayWindow.day >= self.base_day)):
+                DayWindow.end_minute).where(DayWindow.day >= self.base_day),
+                DayWindow.caregiver_id, ids)):
             pos = np.array([self.position.get(r[0], -1) for r in chunk], dtype=np.int64)
             day = (np.array([r[1] for r in chunk], dtype="datetime64[D]") - base).astype(np.int64)
             low = np.array([r[2] for r in chunk], dtype=np.int64)
             high = np.array([r[3] for r in chunk], dtype=np.int64)
+            if ids is not None and (day >= self.days).any():
+                raise _Reload()  # a day past this index's last: patching cannot take it
             keep = (pos >= 0) & (high > low)
             pos, day, low, high = pos[keep], day[keep], low[keep], high[keep]
             off_grid.update(pos[(low % SLOT_MINUTES != 0) | (high % SLOT_MINUTES != 0)].tolist())
@@ -154,18 +207,19 @@ class SearchIndex:
             np.bitwise_or.at(self.working, (day, pos), masks)
         # rows off the half-hour grid (not writable through the API): that caregiver's rows
         # are kept as they are and checked exactly, as the SQL clause does
-        self.off_grid = {}
         if off_grid:
-            ids = [int(self.ids[p]) for p in off_grid]
+            chosen = [int(self.ids[p]) for p in off_grid]
             for caregiver_id, day, low, high in session.execute(select(
                     DayWindow.caregiver_id, DayWindow.day, DayWindow.start_minute,
                     DayWindow.end_minute).where(DayWindow.day >= self.base_day,
-                                                DayWindow.caregiver_id.in_(ids))):
+                                                DayWindow.caregiver_id.in_(chosen))):
                 by_day = self.off_grid.setdefault(self.position[caregiver_id], {})
                 by_day.setdefault((day - self.base_day).days, []).append((low, high))
-        self.off_grid_positions = np.array(sorted(off_grid), dtype=np.int64)
+        self.off_grid_positions = np.array(sorted(self.off_grid), dtype=np.int64)
 
-        # busy blocks that can still matter (a window starts at most a day before now)
+    def _busy_rows(self, session, now: datetime, ids):
+        """(owner positions, starts, ends) of the busy blocks of `ids` (None: everyone) that
+        can still matter, unsorted."""
         owners, starts, ends = [], [], []
         if session.get_bind().dialect.name in ("mysql", "mariadb"):
             # microseconds since the epoch computed by the server: the driver parses integers
@@ -178,26 +232,77 @@ class SearchIndex:
         else:
             start_col, end_col = BusyBlock.start_at, BusyBlock.end_at
             as_micros = _datetimes_to_micros
-        for chunk in _chunks(session, select(BusyBlock.caregiver_id, start_col, end_col)
-                             .where(BusyBlock.end_at > now - timedelta(days=1))):
+        for chunk in _chunks(session, _only(
+                select(BusyBlock.caregiver_id, start_col, end_col)
+                .where(BusyBlock.end_at > now - timedelta(days=1)), BusyBlock.caregiver_id, ids)):
             owner = np.array([self.position.get(r[0], -1) for r in chunk], dtype=np.int64)
             keep = owner >= 0
             owners.append(owner[keep])
             starts.append(as_micros([r[1] for r in chunk])[keep])
             ends.append(as_micros([r[2] for r in chunk])[keep])
-        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-        starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-        ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
-        order = np.argsort(starts, kind="stable")
-        self.busy_owner, self.busy_start, self.busy_end = owner[order], starts[order], ends[order]
-        self.busy_longest = int((ends - starts).max()) if len(starts) else 0
-        return self
+        empty = np.zeros(0, dtype=np.int64)
+        return tuple(np.concatenate(parts) if parts else empty for parts in (owners, starts, ends))
+
+    def patched(self, session, caregiver_ids, now: datetime | None = None):
+        """A new index with the current rows of `caregiver_ids` (ids that are not caregivers
+        are ignored), or None when one of them became listed after this index was loaded
+        (positions are fixed: load a new one)."""
+        ids = sorted({int(i) for i in caregiver_ids})
+        rows = session.execute(
+            select(*_SCALARS, and_(Caregiver.status == "approved",
+                                   User.status == "active").label("is_listed"))
+            .join(User, User.id == Caregiver.user_id).where(Caregiver.id.in_(ids))).all()
+        if any(r.is_listed and r.id not in self.position for r in rows):
+            return None
+        rows = [r for r in rows if r.id in self.position]
+        known = [i for i in ids if i in self.position]
+        new = copy.copy(self)
+        new._rating_rank = None
+        dropped = set(ids)
+        new.cards = {i: card for i, card in self.cards.items() if i not in dropped}
+        if not known:
+            return new
+        at = np.array([self.position[i] for i in known], dtype=np.int64)
+        new.genders, new.cities = dict(self.genders), dict(self.cities)
+        new.listed = self.listed.copy()
+        new.listed[at] = False  # a caregiver row gone (deleted) is not listed
+        if rows:
+            row_at = np.array([self.position[r.id] for r in rows], dtype=np.int64)
+            new.listed[row_at] = [bool(r.is_listed) for r in rows]
+            for name, values in new._scalar_columns(rows).items():
+                column = getattr(self, name).copy()
+                column[row_at] = values
+                setattr(new, name, column)
+        new.skills = self.skills.copy()
+        new.skills[:, at] = 0
+        new.districts = {code: members.copy() for code, members in self.districts.items()}
+        new.hospital_members = {h: members.copy() for h, members in self.hospital_members.items()}
+        new.prices = {care_type: price.copy() for care_type, price in self.prices.items()}
+        for members in (*new.districts.values(), *new.hospital_members.values()):
+            members[at] = False
+        for price in new.prices.values():
+            price[at] = -1
+        new._fill_memberships(session, known)
+        new.working = self.working.copy()
+        new.working[:, at] = 0
+        changed = set(at.tolist())
+        new.off_grid = {p: days for p, days in self.off_grid.items() if p not in changed}
+        try:
+            new._fill_working(session, known)
+        except _Reload:
+            return None
+        # busy blocks: theirs dropped, their current ones merged in by start
+        fresh = _split_blocks(*new._busy_rows(session, now or utcnow(), known))
+        new.busy = tuple(old.replaced(at, added) for old, added in zip(self.busy, fresh))
+        return new
 
     def memory_bytes(self) -> int:
+        """The arrays' size and the cards' text (not Python's per-object overhead)."""
         arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)]
         arrays += list(self.districts.values()) + list(self.hospital_members.values())
         arrays += list(self.prices.values())
-        return sum(a.nbytes for a in arrays)
+        arrays += [a for blocks in self.busy for a in (blocks.owner, blocks.start, blocks.end)]
+        return sum(a.nbytes for a in arrays) + sum(len(card[0]) for card in self.cards.values())
 
     # ---- search --------------------------------------------------------------------------
 
@@ -205,11 +310,12 @@ class SearchIndex:
                today: date) -> tuple[list[int], "WantedPrices"]:
         """(every matching id in order, id → wanted price_fen or None), as _search answers.
         Raises the same UnknownSkill / HospitalNotFound / LocationRequired."""
-        order = self.match(query, start, end, today)
+        order, _, _ = self.match(query, start, end, today)
         return self.ids[order].tolist(), WantedPrices(self, query.get("care_type") or None)
 
-    def match(self, query: dict, start, end, today: date) -> np.ndarray:
-        """Row positions of the matches, in order (ids: self.ids[positions])."""
+    def match(self, query: dict, start, end, today: date):
+        """(row positions of the matches in order, the wanted care type's price array or
+        None, the distance origin or None). Ids: self.ids[positions]."""
         from app.marketplace.services import (birth_date_bound, refuse_unknown_skills,
                                               search_origin)
 
@@ -220,12 +326,12 @@ class SearchIndex:
             hospital = self.hospitals.get(query["hospital_id"])
         origin = search_origin(query, hospital)
 
-        ok = self.everyone.copy()
+        ok = self.listed.copy()
         price = None
         if query["care_type"]:
             price = self.prices.get(query["care_type"])
             if price is None:
-                return np.zeros(0, dtype=np.int64)
+                return _NO_POSITIONS, None, origin
             ok &= price >= 0
             if query["min_price_fen"] is not None:
                 ok &= price >= query["min_price_fen"]
@@ -259,12 +365,12 @@ class SearchIndex:
         if query["district_code"]:
             members = self.districts.get(query["district_code"])
             if members is None:
-                return np.zeros(0, dtype=np.int64)
+                return _NO_POSITIONS, price, origin
             ok &= members
         if query["hospital_id"] is not None:
             members = self.hospital_members.get(query["hospital_id"])
             if members is None:
-                return np.zeros(0, dtype=np.int64)
+                return _NO_POSITIONS, price, origin
             ok &= members
         if query["min_rating"] is not None:
             ok &= self.rating >= query["min_rating"]  # NaN (no rating) compares False
@@ -276,7 +382,7 @@ class SearchIndex:
             self._free(ok, start, end)
 
         positions = np.flatnonzero(ok)
-        return self._ordered(positions, query["sort"], price, origin)
+        return self._ordered(positions, query["sort"], price, origin), price, origin
 
     def _free(self, ok: np.ndarray, start: datetime, end: datetime) -> None:
         """ok &= working through every slot of [start, end) and no busy block overlapping."""
@@ -306,27 +412,26 @@ class SearchIndex:
                                    for s, e in self.off_grid[p].get(d, no_rows))
         for p, value in exact.items():
             ok[p] = value
-        if not ok.any() or not len(self.busy_start):
+        if not ok.any():
             return
         s, e = _micros(_naive_utc(start)), _micros(_naive_utc(end))
-        low = np.searchsorted(self.busy_start, s - self.busy_longest, side="left")
-        high = np.searchsorted(self.busy_start, e, side="left")
-        ends = self.busy_end[low:high]
         # busy_caregiver_ids' bound on end_at too, so the answer is the SQL one exactly
-        hit = (ends > s) & (ends < e + self.busy_max // _US)
-        ok[self.busy_owner[low:high][hit]] = False
+        bound = e + self.busy_max // _US
+        for blocks in self.busy:
+            ok[blocks.overlapping(s, e, bound)] = False
 
     def _ordered(self, positions: np.ndarray, sort: str, price, origin) -> np.ndarray:
         if not len(positions):
             return positions
-        ids = self.ids[positions]  # ids ascend with positions: a stable sort breaks ties by id
         if sort == "rating":
-            if self._rating_order is None:  # one global order, filtered per query
+            rank = self._rating_rank
+            if rank is None:  # one global order, filtered per query; built whole, then shared
                 r = self.rating
-                self._rating_order = np.lexsort((self.ids, -np.nan_to_num(r), np.isnan(r)))
-                self._rating_rank = np.empty(self.size, dtype=np.int64)
-                self._rating_rank[self._rating_order] = np.arange(self.size)
-            return positions[np.argsort(self._rating_rank[positions], kind="stable")]
+                order = np.lexsort((self.ids, -np.nan_to_num(r), np.isnan(r)))
+                rank = np.empty(self.size, dtype=np.int64)
+                rank[order] = np.arange(self.size)
+                self._rating_rank = rank
+            return positions[np.argsort(rank[positions], kind="stable")]
         if sort == "price_asc":
             return positions[np.argsort(price[positions], kind="stable")]
         if sort == "price_desc":
@@ -339,8 +444,52 @@ class SearchIndex:
         scale = math.cos(math.radians(lat0))
         d_lat = self.lat[positions] - lat0
         d_lng = (self.lng[positions] - lng0) * scale
-        d2 = np.nan_to_num(d_lat * d_lat + d_lng * d_lng)
-        return positions[np.lexsort((ids, d2, self.no_location[positions]))]
+        # no location sorts last; a stable sort of positions (ascending ids) breaks ties by id
+        d2 = np.where(self.no_location[positions], np.inf, d_lat * d_lat + d_lng * d_lng)
+        return positions[np.argsort(d2, kind="stable")]
+
+
+SHORT_BLOCK_US = 24 * 3600 * 10**6
+
+
+class _Blocks:
+    """Busy blocks sorted by start (owner positions, starts, ends in UTC epoch µs) and an upper
+    bound of their length: a window [s, e) can only meet blocks starting in
+    [s - longest, e)."""
+
+    __slots__ = ("owner", "start", "end", "longest")
+
+    def __init__(self, owner, start, end):
+        order = np.argsort(start, kind="stable")
+        self.owner, self.start, self.end = owner[order], start[order], end[order]
+        self.longest = int((end - start).max()) if len(start) else 0
+
+    def overlapping(self, s: int, e: int, end_bound: int) -> np.ndarray:
+        """Owner positions of the blocks overlapping [s, e) (ending before end_bound)."""
+        low = np.searchsorted(self.start, s - self.longest, side="left")
+        high = np.searchsorted(self.start, e, side="left")
+        ends = self.end[low:high]
+        return self.owner[low:high][(ends > s) & (ends < end_bound)]
+
+    def replaced(self, positions: np.ndarray, added: "_Blocks") -> "_Blocks":
+        """A copy without the blocks of `positions`, with `added` merged in by start."""
+        keep = ~np.isin(self.owner, positions)
+        kept_start = self.start[keep]
+        slots = np.searchsorted(kept_start, added.start, side="right")
+        new = _Blocks.__new__(_Blocks)
+        new.start = np.insert(kept_start, slots, added.start)
+        new.end = np.insert(self.end[keep], slots, added.end)
+        new.owner = np.insert(self.owner[keep], slots, added.owner)
+        new.longest = max(self.longest, added.longest)  # an upper bound is enough
+        return new
+
+
+def _split_blocks(owner, start, end) -> tuple[_Blocks, _Blocks]:
+    """(blocks up to a day long, longer ones): most blocks are short, and a window then scans
+    the short ones from a day before it instead of from the longest block's length."""
+    short = (end - start) <= SHORT_BLOCK_US
+    return (_Blocks(owner[short], start[short], end[short]),
+            _Blocks(owner[~short], start[~short], end[~short]))
 
 
 CHUNK_ROWS = 50_000

@@ -15,6 +15,7 @@ before the cache, and a refusal is never cached.
 import math
 from datetime import date, datetime, timedelta
 
+from flask import g
 from sqlalchemy import and_, exists, func, literal, or_, select
 
 from app.caregivers.models import (CARE_TYPES, PRICE_UNITS, Caregiver, CaregiverDistrict,
@@ -26,6 +27,7 @@ from app.extensions import db
 from app.files.models import StoredFile
 from app.hospitals.models import Hospital
 from app.marketplace import cache
+from app.marketplace.live_index import live_index
 from app.users.models import User
 from app.caregivers.ownership import CaregiverNotFound  # noqa: F401  (views name it)
 
@@ -136,24 +138,71 @@ def search_caregivers(*, skills=(), skills_match: str = "any", min_experience: i
         "night_service": bool(night_service), "lat": lat, "lng": lng, "sort": sort,
         "page": page, "page_size": page_size,
     }
-    return cache.cached_search(query, lambda: _render_page(_search(query, start, end)))
+    known = cache.search_data_version()
+    index = None if known is None else live_index.serving(*known)
+    if index is not None:
+        g.search_source = "index"
+        return _index_page(index, query, start, end)
+    g.search_source = "database"
+    return cache.cached_search(query, lambda: _search(query, start, end))
 
 
-def _render_page(page: dict) -> bytes:
-    """The page as the view's response body: dumped once with the schema the view declares,
-    so a cache hit is sent as stored bytes without a marshmallow dump or a JSON encode."""
+def _index_page(index, query: dict, start, end) -> bytes:
+    positions, price, origin = index.match(query, start, end, index.today)
+    offset = (query["page"] - 1) * query["page_size"]
+    shown = positions[offset:offset + query["page_size"]]
+    ids = index.ids[shown].tolist()
+    missing = [i for i in ids if i not in index.cards]
+    if missing:  # rendered at load; only a caregiver patched in a moment ago can miss
+        index.cards.update(public_cards(missing, index.today))
+    prices = [None] * len(ids) if price is None else price[shown].tolist()
+    return _page_body(ids, prices, index.cards, origin, query, len(positions))
+
+
+def _page_body(ids, prices, cards: dict, origin, query: dict, total: int) -> bytes:
+    """The response body (page_schema(PublicCaregiverSchema)): the stored card text of each id
+    (public_cards) with the wanted price and the distance put in front, so a page costs string
+    joins, not a schema dump and a JSON encode of every card."""
+    items = []
+    origin = None if origin is None else _Origin(origin)
+    for caregiver_id, price_fen in zip(ids, prices):
+        card, latitude, longitude = cards[caregiver_id]
+        distance = None if origin is None else origin.km(latitude, longitude)
+        items.append(f'{{"distance_km":{"null" if distance is None else repr(distance)},'
+                     f'"price_fen":{"null" if price_fen is None else int(price_fen)},{card}}}')
+    return (f'{{"items":[{",".join(items)}],"page":{int(query["page"])},'
+            f'"page_size":{int(query["page_size"])},"total":{int(total)}}}\n').encode()
+
+
+def public_cards(ids: list[int], today: date) -> dict:
+    """id → (card text, latitude, longitude) of each caregiver in `ids` (listed or not: the
+    caller chose them). The card text is the public card dumped with PublicCaregiverSchema as
+    JSON members without the enclosing braces and without the two members that depend on the
+    search (price_fen, distance_km), which _page_body puts in front."""
     from flask import current_app
 
-    from app.common.pagination import page_schema
     from app.marketplace.schemas import PublicCaregiverSchema
 
-    schema = _PAGE_SCHEMA.get("schema")
+    if not ids:
+        return {}
+    schema = _CARD_SCHEMA.get("schema")
     if schema is None:
-        schema = _PAGE_SCHEMA["schema"] = page_schema(PublicCaregiverSchema)()
-    return (current_app.json.dumps(schema.dump(page)) + "\n").encode()
+        schema = _CARD_SCHEMA["schema"] = PublicCaregiverSchema(
+            exclude=("price_fen", "distance_km"))
+    extras = _page_extras(ids)
+    cards = {}
+    for row in db.session.execute(select(
+            Caregiver.id, Caregiver.name, Caregiver.gender, Caregiver.birth_date,
+            Caregiver.years_experience, Caregiver.city_code, Caregiver.latitude,
+            Caregiver.longitude, Caregiver.rating_avg, Caregiver.rating_count,
+            Caregiver.completed_orders, Caregiver.accepts_urgent, Caregiver.night_service,
+            Caregiver.photo_file_id).where(Caregiver.id.in_(ids))):
+        text = current_app.json.dumps(schema.dump(_card(row, extras, today)))
+        cards[row.id] = (text[1:-1], row.latitude, row.longitude)
+    return cards
 
 
-_PAGE_SCHEMA: dict = {}
+_CARD_SCHEMA: dict = {}
 
 
 def _aware(value: datetime) -> datetime:
@@ -283,23 +332,11 @@ def _search(query: dict, start: datetime | None, end: datetime | None) -> dict:
             total = db.session.scalar(select(func.count()).select_from(
                 statement_from.where(*conditions).subquery()))
     ids = [row.id for row in ranked_rows]
-    shown = {}
-    if ids:
-        shown = {row.id: row for row in db.session.execute(select(
-            Caregiver.id, Caregiver.name, Caregiver.gender, Caregiver.birth_date,
-            Caregiver.years_experience, Caregiver.city_code, Caregiver.latitude,
-            Caregiver.longitude, Caregiver.rating_avg, Caregiver.rating_count,
-            Caregiver.completed_orders, Caregiver.accepts_urgent, Caregiver.night_service,
-            Caregiver.photo_file_id).where(Caregiver.id.in_(ids)))}
-    extras = _page_extras(ids)
-    items = []
-    for ranked_row in ranked_rows:
-        row = shown.get(ranked_row.id)
-        if row is None:  # not possible within one transaction; never a KeyError
-            continue
-        items.append({**_card(row, extras, today), "price_fen": ranked_row.wanted_price_fen,
-                      "distance_km": None if origin is None else distance_km(origin, row)})
-    return {"items": items, "page": page, "page_size": page_size, "total": total}
+    cards = public_cards(ids, today)
+    # a caregiver gone between the two statements is not possible in one transaction; never
+    # a KeyError either
+    shown = [(row.id, row.wanted_price_fen) for row in ranked_rows if row.id in cards]
+    return _page_body([i for i, _ in shown], [p for _, p in shown], cards, origin, query, total)
 
 
 def _order_by(sort: str, price, origin):
@@ -323,15 +360,23 @@ def _order_by(sort: str, price, origin):
             d_lat * d_lat + d_lng * d_lng, Caregiver.id]
 
 
-def distance_km(origin, row) -> float | None:
-    """Great-circle (haversine) distance from origin to the row's coordinates, 0.1 km."""
-    if row.latitude is None or row.longitude is None:
-        return None
-    lat1, lng1 = map(math.radians, origin)
-    lat2, lng2 = math.radians(row.latitude), math.radians(row.longitude)
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2)
-    return round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
+class _Origin:
+    """A distance origin, its trigonometry done once per page; km() is the great-circle
+    (haversine) distance to a point, to 0.1 km."""
+
+    __slots__ = ("lat", "lng", "cos_lat")
+
+    def __init__(self, origin):
+        self.lat, self.lng = map(math.radians, origin)
+        self.cos_lat = math.cos(self.lat)
+
+    def km(self, latitude, longitude) -> float | None:
+        if latitude is None or longitude is None:
+            return None
+        lat2, lng2 = math.radians(latitude), math.radians(longitude)
+        h = (math.sin((lat2 - self.lat) / 2) ** 2
+             + self.cos_lat * math.cos(lat2) * math.sin((lng2 - self.lng) / 2) ** 2)
+        return round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
 
 
 def _page_extras(ids: list[int]) -> dict:

@@ -1,4 +1,4 @@
-from flask import Response, current_app
+from flask import Response, current_app, g
 
 from app.common.api import Blueprint
 from app.common.pagination import page_schema
@@ -24,8 +24,11 @@ _time_window_errors = ((422, "invalid_time_range"), (422, "time_range_too_long")
 def search_caregivers(query):
     """找护工:按技能、年限、性别、年龄、价格、地区/医院、空闲时段、评分等筛选和排序(无需登录)"""
     # the service answers the dumped body (cached as bytes); flask-smorest passes a Response
-    # through untouched, and @blp.response above still documents it
-    return Response(services.search_caregivers(**query), mimetype="application/json")
+    # through untouched, and @blp.response above still documents it. X-Search-Source says
+    # what answered: cache, index or database
+    body = services.search_caregivers(**query)
+    return Response(body, mimetype="application/json",
+                    headers={"X-Search-Source": g.get("search_source", "database")})
 
 
 @blp.get("/caregivers/<int:caregiver_id>")

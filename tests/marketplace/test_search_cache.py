@@ -1,8 +1,10 @@
 """The search cache: answers are reused, any committed change to search data is seen by the very
 next search (whoever wrote it, ORM object or bulk statement), nothing is bumped on rollback or
-on unrelated writes, and a Redis outage only costs the cache."""
+on unrelated writes, and a Redis outage only costs the cache. The same freshness holds for the
+in-process index (live_index.py), which takes in a caregiver's change by a patch."""
 from datetime import datetime, timedelta
 
+import pytest
 import redis
 from sqlalchemy import text, update
 
@@ -11,6 +13,13 @@ from app.extensions import db, redis_client
 from app.marketplace import cache
 from tests.conftest import make_caregiver
 from tests.marketplace.conftest import API
+
+
+@pytest.fixture(autouse=True)
+def index_off(app, monkeypatch):
+    """The cache is what these tests watch: searches answer from SQL through it (a test that
+    wants the index turns it back on)."""
+    monkeypatch.setitem(app.config, "CAREGIVER_SEARCH_INDEX", "off")
 
 
 def ids(client, query=""):
@@ -50,8 +59,10 @@ def test_answers_are_cached_until_a_committed_change(client, app):
     assert ids(client, "min_experience=5") == [first]
 
 
-def test_every_kind_of_write_is_seen_by_the_next_search(client, app):
+@pytest.mark.parametrize("index", ["off", "inline"])
+def test_every_kind_of_write_is_seen_by_the_next_search(client, app, monkeypatch, index):
     from app.availability.services import add_busy_block, remove_busy_blocks
+    from app.marketplace.live_index import live_index
     from app.caregivers.models import Caregiver, CaregiverPrice, CaregiverSkill
     from app.users.models import User
 
@@ -69,13 +80,23 @@ def test_every_kind_of_write_is_seen_by_the_next_search(client, app):
     start, end = midnight + timedelta(days=2, hours=9), midnight + timedelta(days=2, hours=11)
     window = "start={}&end={}".format(*(t.isoformat().replace("+", "%2B") for t in (start, end)))
 
-    def step(change, query, expected):
-        ids(client, query)  # cache the answer before the change
+    monkeypatch.setitem(app.config, "CAREGIVER_SEARCH_INDEX", index)
+    loads = []
+
+    def step(change, query, expected, reload=False):
+        ids(client, query)  # cache the answer (or load the index) before the change
+        loaded = live_index.index.loaded_at if index == "inline" else None
         with app.app_context():
             change()
             db.session.commit()
             db.session.remove()
-        assert ids(client, query) == expected, query
+        response = client.get(f"{API}?{query}")
+        assert [item["id"] for item in response.get_json()["items"]] == expected, query
+        if index == "inline":
+            # a caregiver's own rows are patched in; a user's ban reloads the whole index
+            assert response.headers["X-Search-Source"] == "index"
+            assert (live_index.index.loaded_at != loaded) is reload, query
+            loads.append(reload)
 
     # ORM attribute change
     step(lambda: setattr(db.session.get(Caregiver, caregiver_id), "night_service", True),
@@ -92,9 +113,10 @@ def test_every_kind_of_write_is_seen_by_the_next_search(client, app):
          window, [])
     step(lambda: remove_busy_blocks(ref_type="care_order", ref_id=77), window, [caregiver_id])
     # the user's ban (a bulk UPDATE of users.status too)
-    step(lambda: db.session.get(User, user_id).ban("违规"), "", [])
+    step(lambda: db.session.get(User, user_id).ban("违规"), "", [], reload=True)
     step(lambda: db.session.execute(update(User).where(User.id == user_id).values(
-        status="active")), "", [caregiver_id])
+        status="active")), "", [caregiver_id], reload=True)
+    assert index == "off" or loads.count(False) == 5
 
 
 def test_unrelated_writes_and_rollbacks_keep_the_cache(client, app, alice):
@@ -176,3 +198,75 @@ def test_refused_query_strings_are_never_cached(client, app):
         assert refused.get_json()["error"]["code"] == "invalid_age_range"
     with app.app_context():
         assert redis_client.conn.keys(f"{cache.PREFIX}search:raw:*") == []
+
+
+def _eventually(check, seconds=5.0):
+    import time
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_version_watch_hears_bumps_and_a_flushed_redis(app):
+    """Another process's commit arrives by pub/sub (the poll is far too slow to be what
+    delivered it); a flushed Redis (no message at all) is noticed by the poll, which starts a
+    new epoch: no index of the old history can be current any more."""
+    slow, quick = cache.VersionWatch(), cache.VersionWatch()
+    slow.POLL_SECONDS, quick.POLL_SECONDS = 60.0, 0.2
+    slow.start(app)
+    quick.start(app)
+    try:
+        assert _eventually(lambda: slow.current() is not None and quick.current() is not None)
+        before = slow.current()
+        with app.app_context():
+            cache.bump_version({7})  # the bump of a commit made in some other process
+        assert _eventually(lambda: slow.current() == (before[0] + 1, before[1]))
+        with app.app_context():
+            redis_client.conn.flushdb()
+        assert _eventually(lambda: quick.current()[1] != before[1])
+        assert quick.current()[0] == 0
+        assert slow.current() == (before[0] + 1, before[1])  # no message: only the poll sees it
+        with app.app_context():
+            cache.bump_version({7})  # the new history's first commit
+        assert _eventually(lambda: quick.current()[0] == 1 and slow.current()[0] == 1)
+        assert slow.current()[1] == quick.current()[1] != before[1]
+    finally:
+        slow.stop()
+        quick.stop()
+    assert slow.current() is None
+
+
+def test_background_index_answers_without_a_round_trip_and_sees_each_commit(client, app,
+                                                                              monkeypatch):
+    """As in production: the index loads in a thread (the database answers until then), then
+    answers with no Redis command at all, and a commit is seen by the very next search."""
+    from app.caregivers.models import Caregiver
+    from app.marketplace.live_index import live_index
+
+    first = make_caregiver(app, years_experience=3)
+    monkeypatch.setitem(app.config, "CAREGIVER_SEARCH_INDEX", "background")
+    monkeypatch.setattr(cache.VersionWatch, "POLL_SECONDS", 60.0)
+    live_index.start(app)
+    try:
+        assert _eventually(lambda: client.get(API).headers["X-Search-Source"] == "index", 20)
+        with app.app_context():
+            commands = []
+            conn = cache._redis.conn()
+            original = conn.execute_command
+            monkeypatch.setattr(conn, "execute_command",
+                                lambda *a, **k: commands.append(a[0]) or original(*a, **k))
+        response = client.get(f"{API}?min_experience=5")
+        assert response.headers["X-Search-Source"] == "index" and commands == []
+        assert response.get_json()["items"] == []
+        with app.app_context():
+            db.session.get(Caregiver, first).years_experience = 9
+            db.session.commit()
+            db.session.remove()
+        response = client.get(f"{API}?min_experience=5")
+        assert [item["id"] for item in response.get_json()["items"]] == [first]
+        assert response.headers["X-Search-Source"] == "index"  # patched in, in the request
+    finally:
+        cache.version_watch.stop()

@@ -82,6 +82,16 @@ def alive(process):
     return started is None or fields[19] == started
 
 
+def describe(pid):
+    """state, parent and argv of a live process, for a failure message."""
+    fields = stat_fields(pid) or ["?", "?"]
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        argv = "?"
+    return f"state {fields[0]} ppid {fields[1]}: {argv}"
+
+
 class Launcher:
     def __init__(self, tmp_path):
         self.port = free_port()
@@ -171,7 +181,11 @@ def test_dead_worker_and_cron_come_back_and_sigterm_stops_everything(launcher):
         def came_back():
             assert launcher.healthy(), f"/healthz failed while {name} was down"
             now = launcher.roles()
-            return now if now.get(name) not in (None, old) and alive(now[name]) else None
+            # an orphaned RQ work-horse of the dead worker is briefly our child too (the launcher
+            # is a child subreaper): the new worker is the one the launcher says it started
+            new = now.get(name)
+            started = f"restarted {name} (pid {new}," in launcher.output()
+            return now if new not in (None, old) and alive(new) and started else None
 
         current = launcher.wait(came_back, RESTART_TIMEOUT, f"{name} was not restarted")
         assert not alive(old)
@@ -184,7 +198,8 @@ def test_dead_worker_and_cron_come_back_and_sigterm_stops_everything(launcher):
     launcher.process.send_signal(signal.SIGTERM)
     assert launcher.process.wait(STOP_TIMEOUT) == 0
     assert len(launcher.seen) >= 7  # redis, web + its worker, 2 workers, 2 crons at least
-    assert sorted(process for process in launcher.seen if alive(process)) == []
+    survivors = sorted(process for process in launcher.seen if alive(process))
+    assert survivors == [], [(pid, describe(pid)) for pid, _ in survivors]
     output = launcher.output()
     assert output.index("stopping web, worker, cron") < output.index("stopping embedded redis")
     assert "all stopped" in output
