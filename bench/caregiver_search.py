@@ -29,7 +29,9 @@ and a third time (the cache helps only within its TTL). Every answer must be 200
 Latency is SERVER-SIDE: each request carries its own X-Request-ID and the app's access log
 (JSON, one line per request, `duration_ms` from before_request to after_request) is read back
 from the gunicorn log; the client-side p50/p95 are printed next to it. Requests/s are what
-the clients got. Targets: p95 <= 50 ms and >= 0.5x the /ping requests/s, printed PASS/FAIL;
+the clients got; each kind is held against the /ping rate of the same round (the machine's
+speed drifts between rounds): ÷ping = its requests / the sum over its rounds of time taken x
+that round's /ping requests/s. Targets: p95 <= 50 ms and ÷ping >= 0.5, printed PASS/FAIL;
 exit status 1 unless all pass. --explain prints MariaDB's EXPLAIN of every statement one
 typical and one worst search run (also done when a latency target fails).
 
@@ -590,6 +592,9 @@ def access_durations(log_path):
 def summarize(runs, durations):
     results = [r for run in runs for r in run["results"]]
     elapsed = sum(run["elapsed"] for run in runs)
+    # what /ping would have answered in the same time, at the rate of the same round's ping:
+    # the machine's speed drifts between rounds, so each part is held against its own round
+    ping_equivalent = sum(run["elapsed"] * run["round_ping_rps"] for run in runs)
     client = [e for _, status, e, _, _ in results if status] or [0.0]
     server = [durations[rid] for rid, status, *_ in results
               if status and durations.get(rid) is not None]
@@ -599,6 +604,7 @@ def summarize(runs, durations):
         if source:
             sources[source] = sources.get(source, 0) + 1
     return {"requests": len(results), "rps": len(results) / elapsed if elapsed else 0.0,
+            "ratio": len(results) / ping_equivalent if ping_equivalent else 0.0,
             "p50": statistics.median(server) if server else float("nan"),
             "p95": percentile(server, 0.95) if server else float("nan"),
             "client_p50": statistics.median(client), "client_p95": percentile(client, 0.95),
@@ -662,6 +668,15 @@ def run_load(args, env, app, instance):
                 popular = [(f"h{kind[0]}{number}-{i:07d}", hot[kind][i % len(hot[kind])], True)
                            for i in range(200000)]
                 runs[f"hot-{kind}"].append(load(port, popular, args.clients, per_round / 2))
+            ping = runs["ping"][-1]
+            ping_rps = len(ping["results"]) / ping["elapsed"]
+            for parts in runs.values():
+                if parts and "round_ping_rps" not in parts[-1]:
+                    parts[-1]["round_ping_rps"] = ping_rps
+            say(f"round {number + 1}: ping {ping_rps:.0f}/s; " + ", ".join(
+                f"{kind} {len(parts[-1]['results']) / parts[-1]['elapsed']:.0f}/s "
+                f"({len(parts[-1]['results']) / parts[-1]['elapsed'] / ping_rps:.2f}x)"
+                for kind, parts in runs.items() if kind != "ping" and parts[-1]["results"]))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -818,7 +833,6 @@ def main():
 
     started = time.monotonic()
     results, users = run_load(args, env, app, instance)
-    ping = results["ping"]
     print(f"Caregiver search: {args.caregivers} caregivers ({listed} listed), "
           f"{args.busy_blocks} busy blocks, gunicorn {args.workers}x{args.threads} gthread on "
           f"MariaDB + Redis, {os.cpu_count()} cores (load generator on the same machine), "
@@ -835,25 +849,26 @@ def main():
     print(f"\n{'load':<14}{'requests':>9}{'req/s':>9}{'÷ping':>7}{'srv p50':>9}{'srv p95':>9}"
           f"{'cli p50':>9}{'cli p95':>9}  answers")
     for kind, result in results.items():
-        ratio = result["rps"] / ping["rps"] if ping["rps"] else 0.0
-        print(f"{kind:<14}{result['requests']:>9}{result['rps']:>9.0f}{ratio:>7.2f}"
+        print(f"{kind:<14}{result['requests']:>9}{result['rps']:>9.0f}{result['ratio']:>7.2f}"
               f"{result['p50']:>9.1f}{result['p95']:>9.1f}{result['client_p50']:>9.1f}"
               f"{result['client_p95']:>9.1f}  {result['statuses']} {result['sources']}"
               + (f", {result['requests'] - result['server_samples']} without a log line"
                  if result['server_samples'] != result['requests'] else ""))
         for status, path, payload in result["bad"]:
             print(f"    e.g. {status} {path}: {payload}")
-    print("(latencies in ms; srv = the app's own duration from its access log, "
+    print("(÷ping = requests / what /ping answered per second in the same round x the time "
+          "taken, summed over rounds; latencies in ms; srv = the app's own duration from its "
+          "access log, "
           "cli = what the client waited; hot-* = 100 popular query strings per kind asked "
           "over and over, and writes-worst = cold worst-case searches during writes, for "
           "reference: not targets)")
     targets = {}
     for kind in ("typical", "worst"):
         targets[f"{kind}: p95 <= 50 ms (server-side)"] = results[kind]["p95"] <= 50
-        targets[f"{kind}: >= 0.5x /ping req/s"] = results[kind]["rps"] >= 0.5 * ping["rps"]
+        targets[f"{kind}: >= 0.5x /ping req/s"] = results[kind]["ratio"] >= 0.5
         cold = f"cold-{kind}"
         targets[f"{cold}: p95 <= 50 ms (server-side)"] = results[cold]["p95"] <= 50
-        targets[f"{cold}: >= 0.5x /ping req/s"] = results[cold]["rps"] >= 0.5 * ping["rps"]
+        targets[f"{cold}: >= 0.5x /ping req/s"] = results[cold]["ratio"] >= 0.5
     targets["every answer 200 with a valid page"] = all(
         r["wrong"] == 0 and r["requests"] > 0 for r in results.values())
     print()

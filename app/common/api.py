@@ -3,7 +3,14 @@
 webargs builds a new instance of an argument schema class on every request. Our schemas hold
 no per-request state, so one instance per class serves every request; on a hot endpoint (a
 sold-out booking flood) that instantiation was the largest cost after the framework itself.
+
+A query schema whose result depends on nothing but the query string can also set
+`MEMOIZE_QUERY = True`: the arguments parsed from a query string are then kept (per process, the
+last PARSED_QUERIES_KEPT strings) and a request with the same string skips request.args and the
+schema. Only successful parses are kept, so a refused string is refused every time.
 """
+import threading
+
 import flask_smorest
 from marshmallow import Schema, ValidationError, missing
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -29,6 +36,9 @@ class _QueryArgs(dict):
         return list(dict.get(self, key, ()))
 
 
+PARSED_QUERIES_KEPT = 4096
+
+
 class SchemaReusingParser(FlaskParser):
     """Also the one place request bodies are read as JSON (app.common.validation.load_json_body:
     depth, number size and unstorable text are refused as 4xx before any schema sees them), and
@@ -37,6 +47,23 @@ class SchemaReusingParser(FlaskParser):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._schemas: dict[type, Schema] = {}
+        self._parsed: dict[tuple, dict] = {}
+        self._parsed_lock = threading.Lock()
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        if not (location == "query" and getattr(argmap, "MEMOIZE_QUERY", False)
+                and kwargs.get("validate") is None):
+            return super().parse(argmap, req, location=location, **kwargs)
+        req = req if req is not None else self.get_default_request()
+        key = (argmap, req.query_string)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = super().parse(argmap, req, location=location, **kwargs)
+            with self._parsed_lock:
+                if len(self._parsed) >= PARSED_QUERIES_KEPT:
+                    del self._parsed[next(iter(self._parsed))]  # the oldest
+                self._parsed[key] = parsed
+        return dict(parsed)  # a view may add or drop keys; values are shared, never changed
 
     def load_querystring(self, req, schema):
         return self._makeproxy(_QueryArgs(req.args), schema)

@@ -8,8 +8,12 @@ order; `listed` says who still is (a patch that delists someone clears the flag,
 listed since the load needs a fresh load: positions never move). Working time is a 48-bit mask
 per caregiver per local day (availability_day_windows rows are on the half-hour grid; a row
 [s, e) sets bits s//30 .. e//30-1); rows off that grid (not writable through the API) are kept
-as they are and checked exactly for their caregivers. Busy blocks are one array sorted by start
-(UTC epoch microseconds), searched by range with the longest block's length as the bound.
+as they are and checked exactly for their caregivers. Busy blocks are summarised the same
+way, per local day: the half-hour slots a block touches and the slots it wholly covers. A window
+that meets a covered slot is busy, one that meets no touched slot is free, and only what is
+left (a block edge off the half-hour grid inside the window's slots) is settled exactly against
+the blocks themselves, kept sorted by start (UTC epoch microseconds) and searched by range with
+the longest block's length as the bound.
 
 The answer must equal _search's exactly (tests/marketplace/test_index.py compares both over
 random data): same NULL rules, same tiebreak by id, same float arithmetic for distances.
@@ -28,12 +32,13 @@ from sqlalchemy import and_, func, literal, literal_column, select
 from app.availability.models import BusyBlock, DayWindow
 from app.caregivers.models import (CARE_TYPES, Caregiver, CaregiverDistrict, CaregiverHospital,
                                    CaregiverPrice, CaregiverSkill, CareSkill)
-from app.common.time import utcnow
+from app.common.time import LOCAL_TZ, utcnow
 from app.hospitals.models import Hospital
 from app.users.models import User
 
 SLOT_MINUTES = 30
 SLOTS = 48
+SLOT_US = SLOT_MINUTES * 60 * 10**6
 FULL_DAY = np.uint64((1 << SLOTS) - 1)
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
@@ -47,6 +52,12 @@ def _micros(naive_utc: datetime) -> int:
 
 def _datetimes_to_micros(values: list) -> np.ndarray:
     return np.array(values, dtype="datetime64[us]").astype(np.int64)
+
+
+def _slot_bits(first: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """uint64 masks with bits first .. after-1 set (none where after <= first)."""
+    first, after = first.astype(np.uint64), np.maximum(after, first).astype(np.uint64)
+    return ((_ONE << after) - _ONE) ^ ((_ONE << first) - _ONE)
 
 
 def _slot_mask(low: int, high: int) -> np.uint64:
@@ -122,7 +133,13 @@ class SearchIndex:
         self._fill_working(session, None)
 
         # busy blocks that can still matter (a window starts at most a day before now)
-        self.busy = _split_blocks(*self._busy_rows(session, now, None))
+        blocks = self._busy_rows(session, now, None)
+        self.busy = _split_blocks(*blocks)
+        self.busy_touched = np.zeros((self.days, n), dtype=np.uint64)
+        self.busy_covered = np.zeros((self.days, n), dtype=np.uint64)
+        self._fill_busy_slots(*blocks)
+        self.clear = self.working & ~self.busy_touched
+        self.partial_days = (self.busy_touched != self.busy_covered).any(axis=1)
         return self
 
     # ---- loading, for everyone (ids None) or the changed caregivers --------------------------
@@ -201,9 +218,7 @@ class SearchIndex:
             keep = (pos >= 0) & (high > low)
             pos, day, low, high = pos[keep], day[keep], low[keep], high[keep]
             off_grid.update(pos[(low % SLOT_MINUTES != 0) | (high % SLOT_MINUTES != 0)].tolist())
-            first = (low // SLOT_MINUTES).astype(np.uint64)
-            after = (-(-high // SLOT_MINUTES)).astype(np.uint64)
-            masks = ((_ONE << after) - _ONE) ^ ((_ONE << first) - _ONE)
+            masks = _slot_bits(low // SLOT_MINUTES, -(-high // SLOT_MINUTES))
             np.bitwise_or.at(self.working, (day, pos), masks)
         # rows off the half-hour grid (not writable through the API): that caregiver's rows
         # are kept as they are and checked exactly, as the SQL clause does
@@ -242,6 +257,30 @@ class SearchIndex:
             ends.append(as_micros([r[2] for r in chunk])[keep])
         empty = np.zeros(0, dtype=np.int64)
         return tuple(np.concatenate(parts) if parts else empty for parts in (owners, starts, ends))
+
+    def _fill_busy_slots(self, owner, start, end) -> None:
+        """OR into busy_touched / busy_covered, per local day of this index, the half-hour
+        slots each block [start, end) (UTC epoch µs) touches / wholly covers; the owners'
+        columns are clear. Local days are 24 h (LOCAL_TZ, Asia/Shanghai, has no DST)."""
+        from app.availability.services import _naive_utc
+
+        day_zero = _micros(_naive_utc(datetime.combine(self.base_day, datetime.min.time(),
+                                                       tzinfo=LOCAL_TZ)))
+        day_us = 1440 * 60 * 10**6
+        keep = (end > day_zero) & (start < day_zero + self.days * day_us) & (end > start)
+        owner, start, end = owner[keep], start[keep] - day_zero, end[keep] - day_zero
+        first = np.maximum(start // day_us, 0)
+        last = np.minimum((end - 1) // day_us, self.days - 1)
+        for k in range(int((last - first).max()) + 1 if len(first) else 0):
+            day = first + k
+            on = day <= last
+            d, who = day[on], owner[on]
+            low = np.maximum(start[on] - d * day_us, 0)
+            high = np.minimum(end[on] - d * day_us, day_us)
+            np.bitwise_or.at(self.busy_touched, (d, who),
+                             _slot_bits(low // SLOT_US, -(-high // SLOT_US)))
+            np.bitwise_or.at(self.busy_covered, (d, who),
+                             _slot_bits(-(-low // SLOT_US), high // SLOT_US))
 
     def patched(self, session, caregiver_ids, now: datetime | None = None):
         """A new index with the current rows of `caregiver_ids` (ids that are not caregivers
@@ -292,8 +331,18 @@ class SearchIndex:
         except _Reload:
             return None
         # busy blocks: theirs dropped, their current ones merged in by start
-        fresh = _split_blocks(*new._busy_rows(session, now or utcnow(), known))
+        blocks = new._busy_rows(session, now or utcnow(), known)
+        fresh = _split_blocks(*blocks)
         new.busy = tuple(old.replaced(at, added) for old, added in zip(self.busy, fresh))
+        new.busy_touched, new.busy_covered = self.busy_touched.copy(), self.busy_covered.copy()
+        new.busy_touched[:, at] = 0
+        new.busy_covered[:, at] = 0
+        new._fill_busy_slots(*blocks)
+        new.clear = self.clear.copy()
+        new.clear[:, at] = new.working[:, at] & ~new.busy_touched[:, at]
+        # a day stays "partial" until the next load: only the slower exact path is taken
+        new.partial_days = self.partial_days | (new.busy_touched[:, at]
+                                                != new.busy_covered[:, at]).any(axis=1)
         return new
 
     def memory_bytes(self) -> int:
@@ -396,14 +445,22 @@ class SearchIndex:
             segments += [(first_day + timedelta(days=k), 0, 1440)
                          for k in range(1, (last_day - first_day).days)]
             segments.append((last_day, 0, b))
-        exact = {int(p): bool(ok[p]) for p in self.off_grid_positions}
-        no_rows = ()
+        slots = []
         for day, low, high in segments:
             d = (day - self.base_day).days
             if not 0 <= d < self.days:
                 ok[:] = False
                 return
-            need = _slot_mask(low, high)
+            slots.append((d, _slot_mask(low, high)))
+        if not self.off_grid and not any(self.partial_days[d] for d, _ in slots):
+            # every block on these days covers the slots it touches: working and not busy is
+            # one test per day against clear = working & ~touched
+            for d, need in slots:
+                ok &= (self.clear[d] & need) == need
+            return
+        exact = {int(p): bool(ok[p]) for p in self.off_grid_positions}
+        no_rows = ()
+        for (day, low, high), (d, need) in zip(segments, slots):
             row = self.working[d]
             ok &= (row & need) == need
             for p in exact:  # off-grid rows: a covering row, as the SQL clause asks
@@ -412,7 +469,14 @@ class SearchIndex:
                                    for s, e in self.off_grid[p].get(d, no_rows))
         for p, value in exact.items():
             ok[p] = value
-        if not ok.any():
+        # the window's slots are exactly those its whole minutes touch (_local_segments): a
+        # covered one means busy, no touched one means free, a touched-only one is unsure
+        unsure = None
+        for d, need in slots:
+            ok &= (self.busy_covered[d] & need) == 0
+            touched = (self.busy_touched[d] & need) != 0
+            unsure = touched if unsure is None else unsure | touched
+        if not (ok & unsure).any():
             return
         s, e = _micros(_naive_utc(start)), _micros(_naive_utc(end))
         # busy_caregiver_ids' bound on end_at too, so the answer is the SQL one exactly

@@ -44,6 +44,8 @@ class QueryDateTime(fields.AwareDateTime):
 
 
 class CaregiverSearchQuerySchema(PageQuerySchema):
+    MEMOIZE_QUERY = True  # the parse depends on the query string alone (app/common/api.py)
+
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
     skills = fields.List(String(validate=validate.Length(max=400)), metadata={
         "description": "技能编码,可重复或逗号分隔,最多 10 个"})

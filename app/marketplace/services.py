@@ -160,25 +160,32 @@ def _index_page(index, query: dict, start, end) -> bytes:
 
 
 def _page_body(ids, prices, cards: dict, origin, query: dict, total: int) -> bytes:
-    """The response body (page_schema(PublicCaregiverSchema)): the stored card text of each id
-    (public_cards) with the wanted price and the distance put in front, so a page costs string
+    """The response body (page_schema(PublicCaregiverSchema)): the stored card bytes of each id
+    (public_cards) with the wanted price and the distance put in front, so a page costs byte
     joins, not a schema dump and a JSON encode of every card."""
-    items = []
+    parts = [b'{"items":[']
     origin = None if origin is None else _Origin(origin)
     for caregiver_id, price_fen in zip(ids, prices):
-        card, latitude, longitude = cards[caregiver_id]
-        distance = None if origin is None else origin.km(latitude, longitude)
-        items.append(f'{{"distance_km":{"null" if distance is None else repr(distance)},'
-                     f'"price_fen":{"null" if price_fen is None else int(price_fen)},{card}}}')
-    return (f'{{"items":[{",".join(items)}],"page":{int(query["page"])},'
-            f'"page_size":{int(query["page_size"])},"total":{int(total)}}}\n').encode()
+        card, point = cards[caregiver_id]
+        distance = None if origin is None or point is None else origin.km(point)
+        parts.append(b'{"distance_km":%s,"price_fen":%s,' % (
+            b"null" if distance is None else repr(distance).encode(),
+            b"null" if price_fen is None else b"%d" % int(price_fen)))
+        parts.append(card)
+        parts.append(b"},")
+    if len(parts) > 1:
+        parts[-1] = b"}"
+    parts.append(b'],"page":%d,"page_size":%d,"total":%d}\n' % (
+        query["page"], query["page_size"], total))
+    return b"".join(parts)
 
 
 def public_cards(ids: list[int], today: date) -> dict:
-    """id → (card text, latitude, longitude) of each caregiver in `ids` (listed or not: the
-    caller chose them). The card text is the public card dumped with PublicCaregiverSchema as
-    JSON members without the enclosing braces and without the two members that depend on the
-    search (price_fen, distance_km), which _page_body puts in front."""
+    """id → (card bytes, point) of each caregiver in `ids` (listed or not: the caller chose
+    them). The card bytes are the public card dumped with PublicCaregiverSchema as UTF-8 JSON
+    members without the enclosing braces and without the two members that depend on the
+    search (price_fen, distance_km), which _page_body puts in front; the point is
+    _Origin.point(latitude, longitude)."""
     from flask import current_app
 
     from app.marketplace.schemas import PublicCaregiverSchema
@@ -198,7 +205,7 @@ def public_cards(ids: list[int], today: date) -> dict:
             Caregiver.completed_orders, Caregiver.accepts_urgent, Caregiver.night_service,
             Caregiver.photo_file_id).where(Caregiver.id.in_(ids))):
         text = current_app.json.dumps(schema.dump(_card(row, extras, today)))
-        cards[row.id] = (text[1:-1], row.latitude, row.longitude)
+        cards[row.id] = (text[1:-1].encode(), _Origin.point(row.latitude, row.longitude))
     return cards
 
 
@@ -362,7 +369,8 @@ def _order_by(sort: str, price, origin):
 
 class _Origin:
     """A distance origin, its trigonometry done once per page; km() is the great-circle
-    (haversine) distance to a point, to 0.1 km."""
+    (haversine) distance to a point, to 0.1 km. A point's own trigonometry is done once, when
+    its card is rendered (point())."""
 
     __slots__ = ("lat", "lng", "cos_lat")
 
@@ -370,12 +378,18 @@ class _Origin:
         self.lat, self.lng = map(math.radians, origin)
         self.cos_lat = math.cos(self.lat)
 
-    def km(self, latitude, longitude) -> float | None:
+    @staticmethod
+    def point(latitude, longitude):
+        """(latitude and longitude in radians, cos of the latitude), or None without both."""
         if latitude is None or longitude is None:
             return None
-        lat2, lng2 = math.radians(latitude), math.radians(longitude)
+        lat = math.radians(latitude)
+        return lat, math.radians(longitude), math.cos(lat)
+
+    def km(self, point) -> float:
+        lat2, lng2, cos_lat2 = point
         h = (math.sin((lat2 - self.lat) / 2) ** 2
-             + self.cos_lat * math.cos(lat2) * math.sin((lng2 - self.lng) / 2) ** 2)
+             + self.cos_lat * cos_lat2 * math.sin((lng2 - self.lng) / 2) ** 2)
         return round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
 
 

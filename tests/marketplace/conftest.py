@@ -38,9 +38,11 @@ def birth_dates(today: date, rng: random.Random):
                     for _ in range(60)]
 
 
-def build_marketplace(app, seed: int = 20260501, count: int = 40) -> dict:
+def build_marketplace(app, seed: int = 20260501, count: int = 40,
+                      off_grid_busy: bool = False) -> dict:
     """Write `count` caregivers (every status, some banned users) with random attributes,
-    3 hospitals, weekly windows and busy blocks. Returns the rows as plain dicts."""
+    3 hospitals, weekly windows and busy blocks (on the half-hour grid, as orders are; with
+    off_grid_busy a third of their edges are off it). Returns the rows as plain dicts."""
     from app.availability.models import WeeklyWindow
     from app.availability.services import add_busy_block, rebuild_day_windows
     from app.caregivers.models import (Caregiver, CaregiverDistrict, CaregiverHospital,
@@ -116,6 +118,9 @@ def build_marketplace(app, seed: int = 20260501, count: int = 40) -> dict:
                 start = (datetime.combine(today, datetime.min.time(), tzinfo=LOCAL_TZ)
                          + timedelta(days=rng.randint(1, 9), minutes=30 * rng.randint(0, 47)))
                 end = start + timedelta(minutes=30 * rng.randint(1, 60))
+                if off_grid_busy:
+                    start += timedelta(minutes=rng.choice((0, 0, 0, 0, 10, 20)))
+                    end += timedelta(minutes=rng.choice((0, 0, 0, 0, 5, 25)))
                 add_busy_block(caregiver.id, start, end, ref_type="manual", ref_id=None)
                 row["busy"].append((start, end))
             world["caregivers"].append(row)

@@ -45,9 +45,10 @@ def window(normalised):
             datetime.fromisoformat(normalised["end"]))
 
 
-@pytest.mark.parametrize("count", [40, 130])
-def test_index_answers_like_the_sql_search(app, sql_search, count):
-    world = build_marketplace(app, seed=20260501 + count, count=count)
+@pytest.mark.parametrize("count, off_grid_busy", [(40, False), (130, True)])
+def test_index_answers_like_the_sql_search(app, sql_search, count, off_grid_busy):
+    world = build_marketplace(app, seed=20260501 + count, count=count,
+                              off_grid_busy=off_grid_busy)
     with app.app_context():
         index = SearchIndex.load(db.session, local_today())
         db.session.remove()
@@ -114,15 +115,19 @@ def test_index_refuses_like_the_sql_search(app, client):
     assert ids == [r["id"] for r in listed]
 
 
-def test_index_busy_and_working_edges_like_the_sql_search(app, sql_search):
+@pytest.mark.parametrize("off_grid_busy", [False, True])
+def test_index_busy_and_working_edges_like_the_sql_search(app, sql_search, off_grid_busy):
     """Windows touching, clipping and straddling every busy block and working-day edge: a block
-    ending exactly at the start (or starting exactly at the end) does not make anyone busy."""
+    ending exactly at the start (or starting exactly at the end) does not make anyone busy.
+    Blocks on the half-hour grid are settled by the day masks alone; with some edges off it
+    (off_grid_busy) the windows meeting them are settled exactly against the blocks."""
     from datetime import timedelta
 
-    world = build_marketplace(app, seed=7, count=60)
+    world = build_marketplace(app, seed=7, count=60, off_grid_busy=off_grid_busy)
     with app.app_context():
         index = SearchIndex.load(db.session, local_today())
         db.session.remove()
+    assert bool(index.partial_days.any()) == off_grid_busy
     minutes = timedelta(minutes=1)
     edges = set()
     for row in world["caregivers"]:
@@ -189,11 +194,14 @@ def test_index_checks_off_grid_day_windows_exactly(app, sql_search):
         assert (chosen["id"] in got) is covered, query
 
 
-def test_a_patched_index_answers_like_a_fresh_load(app, sql_search):
+@pytest.mark.parametrize("off_grid_busy", [False, True])
+def test_a_patched_index_answers_like_a_fresh_load(app, sql_search, off_grid_busy):
     """Random changes to random caregivers (prices, skills, districts, hospitals, flags,
     status, busy blocks added and removed, weekly hours and so day windows), each taken in by
     SearchIndex.patched with the changed ids only: after every round the patched index answers
-    150 random queries exactly like an index loaded from scratch and like the SQL search."""
+    150 random queries exactly like an index loaded from scratch and like the SQL search.
+    Busy blocks on the half-hour grid only (the day masks settle every window) or with some
+    edges off it (windows meeting them are settled against the blocks)."""
     import random
     from datetime import timedelta
 
@@ -206,7 +214,7 @@ def test_a_patched_index_answers_like_a_fresh_load(app, sql_search):
                                        CaregiverPrice, CaregiverSkill)
     from tests.marketplace.conftest import CARE_TYPES, CITIES, SKILLS
 
-    world = build_marketplace(app, seed=99, count=50)
+    world = build_marketplace(app, seed=99, count=50, off_grid_busy=off_grid_busy)
     rng = random.Random(5)
     listed = [r["id"] for r in world["caregivers"]
               if r["status"] == "approved" and r["user_status"] == "active"]
@@ -253,7 +261,8 @@ def test_a_patched_index_answers_like_a_fresh_load(app, sql_search):
         elif kind == "status":  # delisted, and maybe back (never newly listed: that reloads)
             caregiver.status = rng.choice(["suspended", "approved"])
         elif kind == "busy":
-            start = midnight + timedelta(days=rng.randint(1, 9), minutes=30 * rng.randint(0, 47))
+            start = midnight + timedelta(days=rng.randint(1, 9), minutes=30 * rng.randint(0, 47)
+                                         + (rng.choice((0, 5, 40)) if off_grid_busy else 0))
             add_busy_block(caregiver_id, start, start + timedelta(hours=rng.randint(1, 40)),
                            ref_type="manual", ref_id=None)
         elif kind == "unbusy":
@@ -283,6 +292,7 @@ def test_a_patched_index_answers_like_a_fresh_load(app, sql_search):
             db.session.remove()
         assert patched.position == index.position  # positions never move
         assert_same_rows(patched, fresh)
+        assert bool(patched.partial_days.any()) == off_grid_busy
         index = patched
 
         @settings(max_examples=150, deadline=None, derandomize=True,
@@ -322,6 +332,10 @@ def assert_same_rows(patched, fresh):
             assert np.array_equal(mine, theirs, equal_nan=mine.dtype.kind == "f"), name
     assert np.array_equal(patched.skills[:, at], fresh.skills)
     assert np.array_equal(patched.working[:, at], fresh.working)
+    for name in ("busy_touched", "busy_covered", "clear"):
+        assert np.array_equal(getattr(patched, name)[:, at], getattr(fresh, name)), name
+    # a partial day may outlive its block in a patch (the exact path is then merely taken)
+    assert bool((patched.partial_days >= fresh.partial_days).all())
     for groups in ("districts", "hospital_members", "prices"):
         mine, theirs = getattr(patched, groups), getattr(fresh, groups)
         empty = -1 if groups == "prices" else False

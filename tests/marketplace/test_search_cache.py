@@ -252,7 +252,9 @@ def test_background_index_answers_without_a_round_trip_and_sees_each_commit(clie
     live_index.start(app)
     try:
         assert _eventually(lambda: client.get(API).headers["X-Search-Source"] == "index", 20)
+        # the version watch subscribes in its own thread: until then a search reads the version
         with app.app_context():
+            assert _eventually(live_index.serves_without_lookup, 20)
             commands = []
             conn = cache._redis.conn()
             original = conn.execute_command
