@@ -7,7 +7,11 @@ sold-out booking flood) that instantiation was the largest cost after the framew
 A query schema whose result depends on nothing but the query string can also set
 `MEMOIZE_QUERY = True`: the arguments parsed from a query string are then kept (per process, the
 last PARSED_QUERIES_KEPT strings) and a request with the same string skips request.args and the
-schema. Only successful parses are kept, so a refused string is refused every time.
+schema. Only successful parses are kept, so a refused string is refused every time. A new string
+is loaded by an instance limited (`only`) to the parameters it carries and the fields with a
+load default: marshmallow then visits those, not every field of a wide filter schema (one
+instance per set of parameters, at most NARROWED_SCHEMAS_KEPT per class; past that the whole
+schema loads).
 """
 import threading
 
@@ -37,6 +41,7 @@ class _QueryArgs(dict):
 
 
 PARSED_QUERIES_KEPT = 4096
+NARROWED_SCHEMAS_KEPT = 256
 
 
 class SchemaReusingParser(FlaskParser):
@@ -48,6 +53,7 @@ class SchemaReusingParser(FlaskParser):
         super().__init__(*args, **kwargs)
         self._schemas: dict[type, Schema] = {}
         self._parsed: dict[tuple, dict] = {}
+        self._narrowed_schemas: dict[tuple, Schema] = {}
         self._parsed_lock = threading.Lock()
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
@@ -58,12 +64,30 @@ class SchemaReusingParser(FlaskParser):
         key = (argmap, req.query_string)
         parsed = self._parsed.get(key)
         if parsed is None:
-            parsed = super().parse(argmap, req, location=location, **kwargs)
+            parsed = super().parse(self._narrowed(argmap, req), req, location=location, **kwargs)
             with self._parsed_lock:
                 if len(self._parsed) >= PARSED_QUERIES_KEPT:
                     del self._parsed[next(iter(self._parsed))]  # the oldest
                 self._parsed[key] = parsed
         return dict(parsed)  # a view may add or drop keys; values are shared, never changed
+
+    def _narrowed(self, schema_class, req) -> Schema:
+        """The schema_class instance limited to the query's parameters and the defaulted fields
+        (the same fields, so the same values and the same refusals)."""
+        full = self._get_schema(schema_class, req)
+        args = req.args
+        present = frozenset(name for name, field in full.load_fields.items()
+                            if (field.data_key or name) in args)
+        key = (schema_class, present)
+        schema = self._narrowed_schemas.get(key)
+        if schema is None:
+            if sum(k[0] is schema_class for k in self._narrowed_schemas) >= NARROWED_SCHEMAS_KEPT:
+                return full
+            defaulted = {name for name, field in full.load_fields.items()
+                         if field.load_default is not missing}
+            schema = self._narrowed_schemas.setdefault(key, schema_class(
+                only=sorted(present | defaulted)))
+        return schema
 
     def load_querystring(self, req, schema):
         return self._makeproxy(_QueryArgs(req.args), schema)

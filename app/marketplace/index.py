@@ -140,7 +140,34 @@ class SearchIndex:
         self._fill_busy_slots(*blocks)
         self.clear = self.working & ~self.busy_touched
         self.partial_days = (self.busy_touched != self.busy_covered).any(axis=1)
+        self._derive_planes()
         return self
+
+    # ---- derived layouts a search reads (little memory per query) ----------------------------
+
+    def _derive_planes(self, at=None) -> None:
+        """skill_held (a bool row per skill bit) and free_planes (per day and half-hour slot, a
+        bit per caregiver: working and no busy block touching it, packed little-endian), from
+        skills and clear: for everyone, or (at) only those positions' columns of copies.
+        A window of k slots then reads k rows of N/8 bytes instead of N words."""
+        bits = np.arange(SLOTS, dtype=np.uint64)
+        skill_bits = np.arange(self.skills.shape[0] * 64, dtype=np.uint64)
+        if at is None:
+            self.skill_held = ((self.skills[skill_bits // 64]
+                                >> (skill_bits % 64)[:, None]) & _ONE).astype(bool)
+            self.free_planes = np.packbits(
+                ((self.clear[:, None, :] >> bits[None, :, None]) & _ONE).astype(bool),
+                axis=2, bitorder="little")
+            return
+        self.skill_held = self.skill_held.copy()
+        self.skill_held[:, at] = ((self.skills[(skill_bits // 64)[:, None], at[None, :]]
+                                   >> (skill_bits % 64)[:, None]) & _ONE).astype(bool)
+        self.free_planes = self.free_planes.copy()
+        for p in at.tolist():  # one at a time: two positions may share a byte
+            byte, bit = p // 8, np.uint8(1 << (p % 8))
+            column = ((self.clear[:, p][:, None] >> bits[None, :]) & _ONE).astype(bool)
+            self.free_planes[:, :, byte] &= ~bit
+            self.free_planes[:, :, byte] |= np.where(column, bit, np.uint8(0))
 
     # ---- loading, for everyone (ids None) or the changed caregivers --------------------------
 
@@ -343,6 +370,7 @@ class SearchIndex:
         # a day stays "partial" until the next load: only the slower exact path is taken
         new.partial_days = self.partial_days | (new.busy_touched[:, at]
                                                 != new.busy_covered[:, at]).any(axis=1)
+        new._derive_planes(at)
         return new
 
     def memory_bytes(self) -> int:
@@ -387,18 +415,8 @@ class SearchIndex:
             if query["max_price_fen"] is not None:
                 ok &= price <= query["max_price_fen"]
         if query["skills"]:
-            need = np.zeros(self.skills.shape[0], dtype=np.uint64)
-            for code in query["skills"]:
-                bit = self.skill_bit[code]
-                need[bit // 64] |= _ONE << np.uint64(bit % 64)
-            if query["skills_match"] == "all":
-                for word in np.nonzero(need)[0]:
-                    ok &= (self.skills[word] & need[word]) == need[word]
-            else:
-                held = np.zeros(self.size, dtype=bool)
-                for word in np.nonzero(need)[0]:
-                    held |= (self.skills[word] & need[word]) != 0
-                ok &= held
+            rows = self.skill_held[[self.skill_bit[code] for code in query["skills"]]]
+            ok &= rows.all(axis=0) if query["skills_match"] == "all" else rows.any(axis=0)
         if query["min_experience"] is not None:
             ok &= self.has_experience & (self.experience >= query["min_experience"])
         if query["gender"]:
@@ -451,13 +469,18 @@ class SearchIndex:
             if not 0 <= d < self.days:
                 ok[:] = False
                 return
-            slots.append((d, _slot_mask(low, high)))
-        if not self.off_grid and not any(self.partial_days[d] for d, _ in slots):
+            slots.append((d, low, high))
+        if not self.off_grid and not any(self.partial_days[d] for d, _, _ in slots):
             # every block on these days covers the slots it touches: working and not busy is
-            # one test per day against clear = working & ~touched
-            for d, need in slots:
-                ok &= (self.clear[d] & need) == need
+            # working and untouched in every slot of the window (free_planes)
+            free = None
+            for d, low, high in slots:
+                planes = self.free_planes[d, low // SLOT_MINUTES:-(-high // SLOT_MINUTES)]
+                day_free = np.bitwise_and.reduce(planes, axis=0)
+                free = day_free if free is None else free & day_free
+            ok &= np.unpackbits(free, count=self.size, bitorder="little").view(bool)
             return
+        slots = [(d, _slot_mask(low, high)) for d, low, high in slots]
         exact = {int(p): bool(ok[p]) for p in self.off_grid_positions}
         no_rows = ()
         for (day, low, high), (d, need) in zip(segments, slots):

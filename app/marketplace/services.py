@@ -167,9 +167,8 @@ def _page_body(ids, prices, cards: dict, origin, query: dict, total: int) -> byt
     origin = None if origin is None else _Origin(origin)
     for caregiver_id, price_fen in zip(ids, prices):
         card, point = cards[caregiver_id]
-        distance = None if origin is None or point is None else origin.km(point)
         parts.append(b'{"distance_km":%s,"price_fen":%s,' % (
-            b"null" if distance is None else repr(distance).encode(),
+            b"null" if origin is None or point is None else b"%.1f" % origin.km(point),
             b"null" if price_fen is None else b"%d" % int(price_fen)))
         parts.append(card)
         parts.append(b"},")
@@ -369,8 +368,9 @@ def _order_by(sort: str, price, origin):
 
 class _Origin:
     """A distance origin, its trigonometry done once per page; km() is the great-circle
-    (haversine) distance to a point, to 0.1 km. A point's own trigonometry is done once, when
-    its card is rendered (point())."""
+    (haversine) distance to a point, shown to 0.1 km ("%.1f" rounds as round(km, 1) does:
+    both are the correctly rounded decimal). A point's own trigonometry is done once, when its
+    card is rendered (point())."""
 
     __slots__ = ("lat", "lng", "cos_lat")
 
@@ -390,7 +390,7 @@ class _Origin:
         lat2, lng2, cos_lat2 = point
         h = (math.sin((lat2 - self.lat) / 2) ** 2
              + self.cos_lat * cos_lat2 * math.sin((lng2 - self.lng) / 2) ** 2)
-        return round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
+        return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _page_extras(ids: list[int]) -> dict:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.common.time import LOCAL_TZ, local_today
 from app.extensions import db
@@ -332,8 +333,11 @@ def assert_same_rows(patched, fresh):
             assert np.array_equal(mine, theirs, equal_nan=mine.dtype.kind == "f"), name
     assert np.array_equal(patched.skills[:, at], fresh.skills)
     assert np.array_equal(patched.working[:, at], fresh.working)
-    for name in ("busy_touched", "busy_covered", "clear"):
-        assert np.array_equal(getattr(patched, name)[:, at], getattr(fresh, name)), name
+    for name in ("busy_touched", "busy_covered", "clear", "skill_held"):
+        assert np.array_equal(getattr(patched, name)[..., at], getattr(fresh, name)), name
+    free = np.unpackbits(patched.free_planes, axis=2, count=patched.size, bitorder="little")
+    assert np.array_equal(free[..., at], np.unpackbits(
+        fresh.free_planes, axis=2, count=fresh.size, bitorder="little"))
     # a partial day may outlive its block in a patch (the exact path is then merely taken)
     assert bool((patched.partial_days >= fresh.partial_days).all())
     for groups in ("districts", "hospital_members", "prices"):
@@ -380,3 +384,23 @@ def test_a_caregiver_listed_after_the_load_needs_a_new_index(app):
         db.session.commit()
         assert patched.patched(db.session, [waiting]) is None
         db.session.remove()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(origin=st.tuples(st.floats(-89, 89), st.floats(-179, 179)),
+       point=st.tuples(st.floats(-89, 89), st.floats(-179, 179)))
+def test_a_page_shows_the_distance_rounded_to_a_tenth_of_a_km(origin, point):
+    """_page_body prints km with "%.1f": the same digits as round(km, 1), the haversine
+    distance computed here independently."""
+    import math
+
+    from app.marketplace.services import EARTH_RADIUS_KM, _Origin, _page_body
+
+    lat1, lng1, lat2, lng2 = map(math.radians, (*origin, *point))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2)
+    expected = round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
+    body = _page_body([1], [None], {1: (b'"id":1', _Origin.point(*point))}, origin,
+                      {"page": 1, "page_size": 20}, 1)
+    assert json.loads(body)["items"][0]["distance_km"] == expected
+    assert f'"distance_km":{expected!r},'.encode() in body

@@ -68,3 +68,35 @@ def test_the_memo_keeps_only_the_latest_strings(client, loads, monkeypatch):
     client.get(f"{API}?min_experience=5")  # among the latest: not parsed again
     client.get(f"{API}?min_experience=0")  # dropped: parsed again
     assert len(loads) == 7
+
+
+@pytest.mark.parametrize("query", [
+    "skills=elderly,stroke&skills_match=all&sort=distance&lat=31.2&lng=121.4",
+    "start=2030-01-01T08:00:00%2B08:00&end=2030-01-01T12:00:00%2B08:00&page=2",
+    "city_code=310100&care_type=hourly&min_price_fen=1000&sort=price_asc&page_size=50",
+    "min_age=30&max_age=60&gender=female&min_rating=4.5&accepts_urgent=true&unknown=1",
+    "page_size=0", "lat=91&lng=200", "skills=Bad!", "sort=nope&gender=x&min_age=5",
+    "start=tomorrow", "",
+])
+def test_a_narrowed_schema_loads_and_refuses_like_the_whole_one(app, monkeypatch, query):
+    """The instance limited to the query's parameters gives the same arguments, or the same
+    refusal, as the whole schema (NARROWED_SCHEMAS_KEPT = 0 makes the whole schema load)."""
+    from app.errors import AppError
+
+    def parse():
+        parser._parsed.clear()
+        with app.test_request_context(f"{API}?{query}"):
+            from flask import request
+            try:
+                return parser.parse(CaregiverSearchQuerySchema, request, location="query")
+            except AppError as exc:
+                return exc.code, exc.details
+            except Exception as exc:  # webargs' 422 (flask abort) carries the messages
+                return type(exc).__name__, (getattr(exc, "data", None) or {}).get("messages")
+
+    narrowed = parse()
+    monkeypatch.setattr(api, "NARROWED_SCHEMAS_KEPT", 0)
+    parser._narrowed_schemas.clear()
+    whole = parse()
+    assert narrowed == whole
+    parser._parsed.clear()
