@@ -10,8 +10,8 @@ last PARSED_QUERIES_KEPT strings) and a request with the same string skips reque
 schema. Only successful parses are kept, so a refused string is refused every time. A new string
 is loaded by an instance limited (`only`) to the parameters it carries and the fields with a
 load default: marshmallow then visits those, not every field of a wide filter schema (one
-instance per set of parameters, at most NARROWED_SCHEMAS_KEPT per class; past that the whole
-schema loads).
+instance per set of parameters, NARROWED_SCHEMAS_KEPT in all; past that the whole schema
+loads).
 """
 import threading
 
@@ -81,8 +81,8 @@ class SchemaReusingParser(FlaskParser):
         key = (schema_class, present)
         schema = self._narrowed_schemas.get(key)
         if schema is None:
-            if sum(k[0] is schema_class for k in self._narrowed_schemas) >= NARROWED_SCHEMAS_KEPT:
-                return full
+            if len(self._narrowed_schemas) >= NARROWED_SCHEMAS_KEPT:
+                return full  # a flood of odd parameter sets: no instance more
             defaulted = {name for name, field in full.load_fields.items()
                          if field.load_default is not missing}
             schema = self._narrowed_schemas.setdefault(key, schema_class(

@@ -1,6 +1,6 @@
 """An in-process search index of listed caregivers: the filters and sorts of
 services._search over numpy arrays, so a search whose query string never repeats costs tens of
-microseconds instead of an SQL round trip. live.py keeps one per process, current with the
+microseconds instead of an SQL round trip. live_index.py keeps one per process, current with the
 search-data version, and search answers from it while it is current.
 
 One row per caregiver that was listed at load time (same rule as services.listed_clause), in id
@@ -62,8 +62,7 @@ def _slot_bits(first: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 def _slot_mask(low: int, high: int) -> np.uint64:
     """Bits of every half-hour slot touched by [low, high) minutes (low < high)."""
-    first, last = low // SLOT_MINUTES, -(-high // SLOT_MINUTES)
-    return np.uint64(((1 << last) - 1) ^ ((1 << first) - 1))
+    return _slot_bits(np.int64(low // SLOT_MINUTES), np.int64(-(-high // SLOT_MINUTES)))
 
 
 def _only(statement, column, ids):
@@ -82,9 +81,9 @@ class _Reload(Exception):
 
 class SearchIndex:
     """Build with SearchIndex.load(session, today); query with search(query, start, end, today)
-    or page(...); a changed caregiver is taken in with patched(session, ids)."""
+    or match(...); a changed caregiver is taken in with patched(session, ids)."""
 
-    version = None  # the search-data version it reflects (live.py sets it)
+    version = None  # the search-data version it reflects (live_index.py sets it)
     epoch = None
 
     @classmethod
@@ -138,7 +137,6 @@ class SearchIndex:
         self.busy_touched = np.zeros((self.days, n), dtype=np.uint64)
         self.busy_covered = np.zeros((self.days, n), dtype=np.uint64)
         self._fill_busy_slots(*blocks)
-        self.clear = self.working & ~self.busy_touched
         self.partial_days = (self.busy_touched != self.busy_covered).any(axis=1)
         self._derive_planes()
         return self
@@ -148,15 +146,16 @@ class SearchIndex:
     def _derive_planes(self, at=None) -> None:
         """skill_held (a bool row per skill bit) and free_planes (per day and half-hour slot, a
         bit per caregiver: working and no busy block touching it, packed little-endian), from
-        skills and clear: for everyone, or (at) only those positions' columns of copies.
-        A window of k slots then reads k rows of N/8 bytes instead of N words."""
+        skills, working and busy_touched: for everyone, or (at) only those positions' columns
+        of copies. A window of k slots then reads k rows of N/8 bytes instead of N words."""
         bits = np.arange(SLOTS, dtype=np.uint64)
         skill_bits = np.arange(self.skills.shape[0] * 64, dtype=np.uint64)
         if at is None:
             self.skill_held = ((self.skills[skill_bits // 64]
                                 >> (skill_bits % 64)[:, None]) & _ONE).astype(bool)
+            clear = self.working & ~self.busy_touched
             self.free_planes = np.packbits(
-                ((self.clear[:, None, :] >> bits[None, :, None]) & _ONE).astype(bool),
+                ((clear[:, None, :] >> bits[None, :, None]) & _ONE).astype(bool),
                 axis=2, bitorder="little")
             return
         self.skill_held = self.skill_held.copy()
@@ -165,7 +164,8 @@ class SearchIndex:
         self.free_planes = self.free_planes.copy()
         for p in at.tolist():  # one at a time: two positions may share a byte
             byte, bit = p // 8, np.uint8(1 << (p % 8))
-            column = ((self.clear[:, p][:, None] >> bits[None, :]) & _ONE).astype(bool)
+            clear = self.working[:, p] & ~self.busy_touched[:, p]
+            column = ((clear[:, None] >> bits[None, :]) & _ONE).astype(bool)
             self.free_planes[:, :, byte] &= ~bit
             self.free_planes[:, :, byte] |= np.where(column, bit, np.uint8(0))
 
@@ -365,8 +365,6 @@ class SearchIndex:
         new.busy_touched[:, at] = 0
         new.busy_covered[:, at] = 0
         new._fill_busy_slots(*blocks)
-        new.clear = self.clear.copy()
-        new.clear[:, at] = new.working[:, at] & ~new.busy_touched[:, at]
         # a day stays "partial" until the next load: only the slower exact path is taken
         new.partial_days = self.partial_days | (new.busy_touched[:, at]
                                                 != new.busy_covered[:, at]).any(axis=1)

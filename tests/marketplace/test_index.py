@@ -333,7 +333,7 @@ def assert_same_rows(patched, fresh):
             assert np.array_equal(mine, theirs, equal_nan=mine.dtype.kind == "f"), name
     assert np.array_equal(patched.skills[:, at], fresh.skills)
     assert np.array_equal(patched.working[:, at], fresh.working)
-    for name in ("busy_touched", "busy_covered", "clear", "skill_held"):
+    for name in ("busy_touched", "busy_covered", "skill_held"):
         assert np.array_equal(getattr(patched, name)[..., at], getattr(fresh, name)), name
     free = np.unpackbits(patched.free_planes, axis=2, count=patched.size, bitorder="little")
     assert np.array_equal(free[..., at], np.unpackbits(

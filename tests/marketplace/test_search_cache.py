@@ -13,6 +13,7 @@ from app.extensions import db, redis_client
 from app.marketplace import cache
 from tests.conftest import make_caregiver
 from tests.marketplace.conftest import API
+from tests.payments.conftest import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -200,16 +201,6 @@ def test_refused_query_strings_are_never_cached(client, app):
         assert redis_client.conn.keys(f"{cache.PREFIX}search:raw:*") == []
 
 
-def _eventually(check, seconds=5.0):
-    import time
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_the_version_watch_hears_bumps_and_a_flushed_redis(app):
     """Another process's commit arrives by pub/sub (the poll is far too slow to be what
     delivered it); a flushed Redis (no message at all) is noticed by the poll, which starts a
@@ -219,19 +210,19 @@ def test_the_version_watch_hears_bumps_and_a_flushed_redis(app):
     slow.start(app)
     quick.start(app)
     try:
-        assert _eventually(lambda: slow.current() is not None and quick.current() is not None)
+        assert wait_for(lambda: slow.current() is not None and quick.current() is not None)
         before = slow.current()
         with app.app_context():
             cache.bump_version({7})  # the bump of a commit made in some other process
-        assert _eventually(lambda: slow.current() == (before[0] + 1, before[1]))
+        assert wait_for(lambda: slow.current() == (before[0] + 1, before[1]))
         with app.app_context():
             redis_client.conn.flushdb()
-        assert _eventually(lambda: quick.current()[1] != before[1])
+        assert wait_for(lambda: quick.current()[1] != before[1])
         assert quick.current()[0] == 0
         assert slow.current() == (before[0] + 1, before[1])  # no message: only the poll sees it
         with app.app_context():
             cache.bump_version({7})  # the new history's first commit
-        assert _eventually(lambda: quick.current()[0] == 1 and slow.current()[0] == 1)
+        assert wait_for(lambda: quick.current()[0] == 1 and slow.current()[0] == 1)
         assert slow.current()[1] == quick.current()[1] != before[1]
     finally:
         slow.stop()
@@ -251,10 +242,10 @@ def test_background_index_answers_without_a_round_trip_and_sees_each_commit(clie
     monkeypatch.setattr(cache.VersionWatch, "POLL_SECONDS", 60.0)
     live_index.start(app)
     try:
-        assert _eventually(lambda: client.get(API).headers["X-Search-Source"] == "index", 20)
+        assert wait_for(lambda: client.get(API).headers["X-Search-Source"] == "index", 20)
         # the version watch subscribes in its own thread: until then a search reads the version
         with app.app_context():
-            assert _eventually(live_index.serves_without_lookup, 20)
+            assert wait_for(live_index.serves_without_lookup, 20)
             commands = []
             conn = cache._redis.conn()
             original = conn.execute_command
