@@ -143,6 +143,27 @@ class BaseConfig:
     CAREGIVER_SEARCH_INDEX_MAX_AGE_SECONDS = 900  # reloaded whole after this (writes the
     # session never saw: raw SQL, another tool)
 
+    # Care orders (陪护订单); staff override any of these in platform_settings["care_policy"]
+    CARE_POLICY = {
+        "urgent_hours": 2,              # a start sooner than this is urgent (caregiver opts in)
+        "urgent_surcharge_bp": 2000,    # urgent: + 20 % of the base price
+        # [units, basis points off the base]: long bookings cost less per unit
+        "long_order_discounts": [[7, 500], [30, 1000]],
+        # platform dispatch (no caregiver chosen): the price per unit the family pays, and the
+        # night surcharge per night; any free caregiver whose own quote is no higher may take it
+        "dispatch_prices": {"full_day": 30000, "day_shift": 18000, "night_shift": 20000,
+                            "hourly": 6000, "escort": 15000},
+        "dispatch_night_surcharge_fen": 5000,
+        "accept_minutes": 30,           # a caregiver has this long to accept an offered order
+        "max_dispatches": 5,            # offers per order before it is refunded instead
+        "auto_complete_hours": 24,      # after the service ends, unless the family confirms
+        "start_early_minutes": 60,      # check-in opens this long before the booked start
+        # cancelled by the family after acceptance, before the start: share refunded
+        "cancel_after_accept_refund_bp": 8000,
+        "commission_bp": 2000,          # the platform's share of what an order keeps
+        "settlement_hold_days": 7,      # earnings fall due (and disputes close) after this
+    }
+
     # Background jobs
     RQ_QUEUES = ["default"]
     RQ_ASYNC = True

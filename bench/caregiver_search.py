@@ -21,10 +21,11 @@ boot; the database answers until then) and alternates short rounds of, at the sa
   hot-*    (reference, no target) 100 popular query strings per kind asked over and over:
            what the result cache gives.
 
-The typical and worst loads come from --users simulated users each, every user with the
-search they make drawn as the mini-program asks (see Queries.users: popular choices more
-often, so users share query strings as real users do), sent in order: all once, then a second
-and a third time (the cache helps only within its TTL). Every answer must be 200 with a valid page ({items, page, page_size, total}).
+The typical and worst loads come from --users simulated users per kind in every round (new
+users each round), every user with the search they make drawn as the mini-program asks (see
+Queries.users: popular choices more often, so users share query strings as real users do),
+sent in order: all once, then a second and a third time (the cache helps only within its TTL).
+Every answer must be 200 with a valid page ({items, page, page_size, total}).
 
 Latency is SERVER-SIDE: each request carries its own X-Request-ID and the app's access log
 (JSON, one line per request, `duration_ms` from before_request to after_request) is read back
@@ -519,7 +520,7 @@ class Queries:
                  "lng": round(lng + rng.uniform(-0.05, 0.05), 5)}
         return f"{SEARCH}?{urlencode(query)}"
 
-    def users(self, kind, count):
+    def users(self, kind, count, round_number=0):
         """`count` simulated users of a kind, each with the search they make, drawn the way the
         mini-program asks (page size 20; popular choices more often), so different users often
         send the same query string, as real users do.
@@ -529,7 +530,7 @@ class Queries:
         them), a day in the next 7 (nearer more often), a start at 08:00, 09:00, 14:00 or
         20:00, 4, 8 or 12 hours, one of 6 popular skill pairs (all): 20 × 7 × 4 × 3 × 6 =
         10,080 possible query strings."""
-        rng = random.Random(f"users-{kind}-{count}")
+        rng = random.Random(f"users-{kind}-{count}-{round_number}")
         paths = []
         if kind == "typical":
             care_weights = {"full_day": 35, "escort": 25, "hourly": 15, "day_shift": 15,
@@ -615,11 +616,10 @@ def summarize(runs, durations):
 
 def run_load(args, env, app, instance):
     queries = Queries(app, args)
-    typical_users = queries.users("typical", args.users)
-    worst_users = queries.users("worst", args.users)
-    sequence = {kind: [(f"{kind[0]}{repeat}-{index:06d}", path, True)
-                       for repeat in range(3) for index, path in enumerate(paths)]
-                for kind, paths in (("typical", typical_users), ("worst", worst_users))}
+    # each round has its own --users users per kind (all send once, then again, then a third
+    # time): every round measures users, not only the first one's
+    users = {kind: [queries.users(kind, args.users, round_number=number)
+                    for number in range(args.rounds)] for kind in ("typical", "worst")}
     port = free_port()
     log_path = Path(instance) / "gunicorn.log"
     server = start_server({**env, "PORT": str(port)}, port, args.workers, args.threads, log_path)
@@ -646,10 +646,10 @@ def run_load(args, env, app, instance):
                      for _ in range(200000)]
             runs["ping"].append(load(port, pings, args.clients, per_round))
             for kind in ("typical", "worst"):
-                run = load(port, sequence[kind], args.clients, per_round)
-                sent = {rid for rid, *_ in run["results"]}
-                sequence[kind] = [item for item in sequence[kind] if item[0] not in sent]
-                runs[kind].append(run)
+                sequence = [(f"{kind[0]}{number}-{repeat}-{index:06d}", path, True)
+                            for repeat in range(3)
+                            for index, path in enumerate(users[kind][number])]
+                runs[kind].append(load(port, sequence, args.clients, per_round))
             for kind in ("typical", "worst"):
                 cold = [(f"c{kind[0]}{number}-{i:06d}", path, True)
                         for i, path in enumerate(queries.cold(kind, 20000))]
@@ -682,8 +682,9 @@ def run_load(args, env, app, instance):
         server.wait(timeout=30)
     durations = access_durations(log_path)
     return {kind: summarize(parts, durations) for kind, parts in runs.items()}, {
-        "typical": len(typical_users), "worst": len(worst_users),
-        "typical_distinct": len(set(typical_users)), "worst_distinct": len(set(worst_users)),
+        "typical": args.users, "worst": args.users,
+        "typical_distinct": len(set(users["typical"][0])),
+        "worst_distinct": len(set(users["worst"][0])),
         "ready_seconds": ready, "writes": writes, "index_loads": index_loads(log_path)}
 
 
@@ -763,7 +764,7 @@ def main():
                         help="load time per kind over all rounds (cold and hot rounds take half)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--users", type=int, default=3000,
-                        help="simulated users per search kind (each sends its search up to 3 times)")
+                        help="simulated users per search kind and round (each sends its search up to 3 times)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--redis-db", type=int, default=9)
@@ -838,9 +839,10 @@ def main():
           f"MariaDB + Redis, {os.cpu_count()} cores (load generator on the same machine), "
           f"{args.clients} clients; {time.monotonic() - started:.0f} s of load")
     print(f"data: {generated}")
-    print(f"users: {users['typical']} typical and {users['worst']} worst-case users (distinct "
-          f"query strings among them: {users['typical_distinct']} and {users['worst_distinct']}),"
-          " each sending its search up to 3 times; cold rounds: every query string new")
+    print(f"users: {users['typical']} typical and {users['worst']} worst-case users per round "
+          f"(distinct query strings among the first round's: {users['typical_distinct']} and "
+          f"{users['worst_distinct']}), each sending its search up to 3 times; cold rounds: "
+          "every query string new")
     print(f"index: every worker answered from it {users['ready_seconds']:.0f} s after the "
           f"warm-up; loads: " + "; ".join(users["index_loads"][:args.workers]))
     writes = users["writes"]

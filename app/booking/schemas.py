@@ -4,7 +4,7 @@ from app.booking.models import STATUS_NAMES
 from app.booking.services import registration_payment
 from app.common.pagination import PageQuerySchema
 from app.common.time import to_local
-from app.common.validation import BaseSchema, LocalDateTime, Text
+from app.common.validation import BaseSchema, LocalDateTime, StatusList, Text
 from app.hospitals import rules
 from app.hospitals.models import PERIODS
 from app.payments.schemas import PayParamsSchema, PaymentSchema
@@ -17,27 +17,8 @@ class RegistrationCreateSchema(BaseSchema):
                                 validate=validate.Range(min=1, max=2**31 - 1))
 
 
-class StatusList(fields.List):
-    """Order statuses from a repeated query argument (`?status=a&status=b`), a comma list
-    (`?status=a,b`) or both; an unknown one is refused by name."""
-
-    def __init__(self, **kwargs):
-        super().__init__(fields.String(validate=validate.OneOf(list(STATUS_NAMES))), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        values = value if isinstance(value, (list, tuple)) else [value]
-        if not all(isinstance(item, str) for item in values):
-            raise ValidationError("应为订单状态")
-        wanted = [part.strip() for item in values for part in item.split(",") if part.strip()]
-        unknown = [item for item in wanted if item not in STATUS_NAMES]
-        if unknown:
-            raise ValidationError(f"未知的订单状态: {', '.join(unknown)[:100]};"
-                                  f"可选: {', '.join(STATUS_NAMES)}")
-        return list(dict.fromkeys(wanted))  # each once, in the order asked
-
-
 class RegistrationQuerySchema(PageQuerySchema):
-    status = StatusList(metadata={"description": "订单状态,可重复或用逗号分隔;不传为全部"})
+    status = StatusList(STATUS_NAMES, metadata={"description": "订单状态,可重复或用逗号分隔;不传为全部"})
 
 
 class _Named(BaseSchema):

@@ -110,6 +110,26 @@ class TrimmedString(String):
         return result.strip() if isinstance(result, str) else result
 
 
+class StatusList(fields.List):
+    """Statuses of `names` from a repeated query argument (`?status=a&status=b`), a comma list
+    (`?status=a,b`) or both; an unknown one is refused by name."""
+
+    def __init__(self, names: dict, **kwargs):
+        super().__init__(fields.String(validate=validate.OneOf(list(names))), **kwargs)
+        self.names = names
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(item, str) for item in values):
+            raise ValidationError("应为订单状态")
+        wanted = [part.strip() for item in values for part in item.split(",") if part.strip()]
+        unknown = [item for item in wanted if item not in self.names]
+        if unknown:
+            raise ValidationError(f"未知的订单状态: {', '.join(unknown)[:100]};"
+                                  f"可选: {', '.join(self.names)}")
+        return list(dict.fromkeys(wanted))  # each once, in the order asked
+
+
 # JSON request bodies. json.loads alone turns a body nested 100,000 deep into a RecursionError
 # and a 5,000-digit integer into a ValueError (both 500s), and passes lone surrogates through
 # to the database. load_json_body is the one place that parses a request body: every

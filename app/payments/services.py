@@ -401,15 +401,21 @@ def request_refund(actor, *, payment_id: int, amount_fen: int, reason: str) -> R
 
 
 def refund_for_order(order_type: str, order_id: int, *, reason: str,
-                     requested_by: str = "system") -> Refund | None:
+                     requested_by: str = "system", amount_fen: int | None = None) -> Refund | None:
     """Inside the caller's transaction, which holds the order's locks already (lock order:
-    order → payment): reserve a refund of everything still refundable of the order's payment.
-    None when nothing was paid or nothing is left."""
+    order → payment): reserve a refund of `amount_fen` (default: everything still refundable)
+    of the order's payment. None when nothing was paid, nothing is left or the amount is 0;
+    more than is left is RefundExceedsPaid."""
     payment = _lock_payment(order_type=order_type, order_id=order_id)
     if payment is None or payment.status not in REFUNDABLE_STATES \
             or payment.refundable_fen() <= 0:
         return None
-    return _reserve_refund(payment, payment.refundable_fen(), reason, requested_by)
+    amount = payment.refundable_fen() if amount_fen is None else amount_fen
+    if amount <= 0:
+        return None
+    if amount > payment.refundable_fen():
+        raise RefundExceedsPaid()
+    return _reserve_refund(payment, amount, reason, requested_by)
 
 
 def close_for_order(order_type: str, order_id: int) -> str:

@@ -8,6 +8,7 @@ from app.common.jobs import job_name
 from app.tasks.availability import roll_forward_day_windows
 from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_reminders,
                                sweep_unpaid_registrations)
+from app.tasks.care_orders import sweep_care_orders
 from app.tasks.caregivers import check_qualification_expiry
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
@@ -35,6 +36,7 @@ _every(sweep_expired_payments, interval=60)
 _every(reconcile_payments, interval=60)  # lost notifications, and refused refunds now due
 _every(sweep_unpaid_registrations, interval=60)
 _every(rebuild_booking_gates, interval=60)
+_every(sweep_care_orders, interval=60)  # offer timeouts, dispatch, auto-completion, lost jobs
 # rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai
 _every(send_visit_reminders, cron="0 10 * * *")
 _every(mark_no_shows, cron="55 15 * * *")

@@ -1,0 +1,101 @@
+"""Care orders as a payable order type (see app/payments/protocol.py).
+
+Payments calls `lock_order` before it locks the payment row, so every hook below finds the
+caregiver and the order locked in the house order (caregiver → order → payment;
+docs/locking.md).
+"""
+from datetime import timedelta
+
+from app.care_orders import pricing
+from app.care_orders.models import CareAssignment, CareOrder
+from app.care_orders.services import (ORDER_TYPE, CareOrderNotFound, fen_to_yuan, lock_order,
+                                      order_summary, record_event, release_time)
+from app.caregivers.models import CARE_TYPES, Caregiver
+
+from app.common.time import to_local, utcnow
+from app.extensions import db, jobs
+from app.notifications.services import notify
+from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
+
+
+class CareOrderType:
+    order_type = ORDER_TYPE
+
+    def payment_terms(self, actor, order_id):
+        order = lock_order(order_id)
+        if order is None or order.user_id != actor.id:
+            raise CareOrderNotFound()
+        if order.status != "pending_payment":
+            raise OrderNotPayable()
+        # pay before the service starts, if that comes before the payment TTL
+        return PaymentTerms(amount_fen=order.total_fen, user_id=order.user_id,
+                            description=f"陪护服务-{CARE_TYPES[order.care_type][0]}-"
+                                        f"{order.order_no}"[:40],
+                            pay_before=order.start_at)
+
+    def lock_order(self, order_id):
+        lock_order(order_id)
+
+    def on_paid(self, order_id, payment):
+        from app.tasks.care_orders import dispatch_order, expire_offer
+
+        order = db.session.get(CareOrder, order_id)
+        if order.status != "pending_payment":
+            return False  # closed or cancelled meanwhile: payments refunds it in full
+        now = utcnow()
+        if order.caregiver_id is None:  # platform dispatch: the dispatch job picks someone
+            order.mark_paid(now, now)
+            record_event(order, "paid", "family")
+            jobs.enqueue_after_commit(db.session, dispatch_order, order.id,
+                                      job_id=f"care-dispatch-{order.id}-0")
+            notify(order.user_id, "care_order_paid", "支付成功",
+                   f"{order_summary(order)}已支付 {fen_to_yuan(order.total_fen)} 元,"
+                   "平台正在为您匹配护工。", "care_order", order.id)
+            return True
+        policy = pricing.care_policy()
+        deadline = min(now + timedelta(minutes=int(policy["accept_minutes"])), order.start_at)
+        deadline = max(deadline, now + timedelta(minutes=1))
+        order.mark_paid(now, deadline)
+        order.dispatch_count = 1
+        assignment = CareAssignment(order_id=order.id, caregiver_id=order.caregiver_id,
+                                    status="offered", by="family", deadline=deadline,
+                                    quote_fen=order.total_fen)
+        db.session.add(assignment)
+        db.session.flush()
+        record_event(order, "paid", "family")
+        caregiver = db.session.get(Caregiver, order.caregiver_id)
+        notify(order.user_id, "care_order_paid", "支付成功",
+               f"{order_summary(order)}已支付 {fen_to_yuan(order.total_fen)} 元,等待护工接单。",
+               "care_order", order.id)
+        notify(caregiver.user_id, "care_order_offered", "新的陪护订单",
+               f"您有一笔新订单:{order_summary(order)},请在 "
+               f"{to_local(deadline).strftime('%m-%d %H:%M')} 前确认接单。",
+               "care_assignment", assignment.id)
+        delay = max(1, int((deadline - now).total_seconds()) + 1)
+        jobs.enqueue_after_commit(db.session, expire_offer, order.id, delay_seconds=delay,
+                                  job_id=f"care-offer-timeout-{assignment.id}")
+        return True
+
+    def on_closed(self, order_id, payment):
+        """Unpaid at the payment's deadline (a cancel has already moved the order)."""
+        order = db.session.get(CareOrder, order_id)
+        if order.status == "pending_payment":
+            close_unpaid(order)
+
+    def on_refunded(self, order_id, payment, refund):
+        order = db.session.get(CareOrder, order_id)
+        notify(order.user_id, "refund_succeeded", "退款成功",
+               f"{order_summary(order)}的 {fen_to_yuan(refund.amount_fen)} 元已原路退回。",
+               "refund", refund.id)
+
+
+def close_unpaid(order: CareOrder) -> None:
+    """Inside the caller's transaction (order locked): unpaid at its deadline."""
+    order.close(utcnow())
+    release_time(order)
+    record_event(order, "closed", "system")
+    notify(order.user_id, "care_order_closed", "订单已关闭",
+           f"{order_summary(order)}超时未支付,订单已关闭。", "care_order", order.id)
+
+
+register_order_type(CareOrderType())
