@@ -332,11 +332,16 @@ def release_time(order: CareOrder) -> None:
 
 # ---- create ------------------------------------------------------------------------------------
 
-@retry_deadlock
 def create_order(actor, now: datetime | None = None, **body) -> dict:
-    """Book: the caregiver's row is locked first, so two families racing for overlapping
-    windows of one caregiver take turns and the second finds the first one's busy block (it
-    is written in this same transaction). Then the pay parameters (after the commit)."""
+    """Book (place_order), then the pay parameters (after its commit)."""
+    return _with_payment(actor, place_order(actor, now, **body))
+
+
+@retry_deadlock
+def place_order(actor, now: datetime | None = None, **body) -> int:
+    """The order and its busy block, one commit. The caregiver's row is locked first, so two
+    families racing for overlapping windows of one caregiver take turns and the second finds
+    the first one's busy block."""
     now = now or datetime.now(LOCAL_TZ)
     priced = _priced(actor, body, now, lock=True)
     caregiver, quote, place = priced["caregiver"], priced["quote"], priced["place"]
@@ -368,7 +373,7 @@ def create_order(actor, now: datetime | None = None, **body) -> dict:
     db.session.commit()
     log.info("care order %s created (%s, caregiver %s)", order_id, order.dispatch_mode,
              order.caregiver_id)
-    return _with_payment(actor, order_id)
+    return order_id
 
 
 def _with_payment(actor, order_id: int) -> dict:
