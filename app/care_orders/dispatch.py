@@ -5,8 +5,8 @@ skills fit (how many of the needed skills they hold), place (serves the order's 
 then distance in 5 km bands), rating, their own price for the window, and recent load (orders
 in the last 30 days). A caregiver is a candidate only when listed, in the order's city,
 offering the care type, working the whole window and not busy, following their own rules
-(night, urgent), and when their own quote is no more than the family's budget: a re-dispatch
-keeps the family's price or better (a lower quote refunds the difference, services.offer).
+(night, urgent), and when their own quote is no more than what the family pays for the
+order: a re-dispatch keeps the family's price or better (services.offer).
 
 `dispatch(order_id)` offers a paid order that has no caregiver to the best candidate, under
 the house lock order (caregiver → order): the candidate is chosen without locks, then locked

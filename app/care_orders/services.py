@@ -442,8 +442,10 @@ def current_assignment(order: CareOrder) -> CareAssignment | None:
 def offer(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int, now=None) -> None:
     """Offer the (paid) order to `caregiver` (both locked): the assignment, the acceptance
     deadline (never after the start), the busy block, the caregiver's message, and the timeout
-    job after the commit. A lower quote than what the family has left in the order is refunded
-    to the family: a re-dispatch keeps the family's price or better."""
+    job after the commit. A re-dispatch keeps the family's price or better: when the family
+    chose a caregiver and the new one asks less, the difference goes back to the family. A
+    platform-dispatched order keeps the platform's published price (the deal the family took),
+    whoever takes it."""
     from app.tasks.care_orders import expire_offer
 
     now = now or utcnow()
@@ -456,7 +458,7 @@ def offer(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int, no
     db.session.add(assignment)
     hold_time(order, caregiver.id)
     kept = order.total_fen - order.refunded_fen
-    if quote_fen < kept:
+    if order.dispatch_mode == "chosen" and quote_fen < kept:
         refund_part(order, kept - quote_fen, "改派护工报价更低,退还差价")
     db.session.flush()
     notify(caregiver.user_id, "care_order_offered", "新的陪护订单",
