@@ -119,7 +119,7 @@ def test_nullable_fields_and_enums(spec):
     assert registration["visit_number"]["nullable"] is True
     assert "nullable" not in registration["order_no"]
     assert schemas["Payment"]["properties"]["status"]["enum"] == list(PAYMENT_STATUSES)
-    assert schemas["Payment"]["properties"]["order_type"]["enum"] == ["registration"]
+    assert schemas["Payment"]["properties"]["order_type"]["enum"] == ["care_order", "registration"]
     assert schemas["User"]["properties"]["nickname"]["nullable"] is True
     # a nullable nested object is "that object or null", never "any object"
     payment = schemas["BookingResult"]["properties"]["payment"]

@@ -128,7 +128,7 @@ def test_cron_table_feeds_the_json_worker(app):
         # interval jobs run at once; the daily ones (reminders, no-shows) wait for their hour
         assert sorted(job.func_name for job in enqueued) == [
             "app.tasks.booking.rebuild_booking_gates", "app.tasks.booking.sweep_unpaid_registrations",
-            "app.tasks.maintenance.record_heartbeat", "app.tasks.payments.reconcile_payments",
+            "app.tasks.care_orders.sweep_care_orders", "app.tasks.maintenance.record_heartbeat", "app.tasks.payments.reconcile_payments",
             "app.tasks.payments.sweep_expired_payments"]
         worker = SimpleWorker(["default"], connection=conn, serializer=JSONSerializer)
         worker.work(burst=True)
