@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from tests.booking.conftest import book, catalogue, pay  # noqa: F401  (catalogue: a fixture)
+from tests.care_orders.conftest import care_world  # noqa: F401  (a fixture)
 from tests.conftest import ID_ALICE, ID_MOTHER
 from tests.files.test_files import PNG, upload
 from tests.patients.test_patients import MOTHER
@@ -165,4 +166,38 @@ def test_caregiver_dump_holds_no_plaintext_personal_data(client, app, alice, sta
     assert me["pending_revision"]["changes"]["name"] == "欧阳春花"
     dump = dump_database(app)
     for secret in ("欧阳秀梅", "欧阳春花", "13655556666", ID_CARD, "JK-2026-0001"):
+        assert secret not in dump, secret
+
+
+def test_care_order_dump_holds_no_plaintext_personal_data(client, app, care_world):
+    """The patient's name copied onto a care order, the bed, the address, the medical needs
+    and the caregiver's service records are ciphertext in the dump; the family reads them."""
+    from datetime import timedelta
+
+    from app.common.time import utcnow
+    from tests.care_orders.conftest import (API, CAREGIVER_API, book, order_body, pay,
+                                            set_order)
+
+    caregiver = care_world["caregiver"]()
+    family = care_world["family"](name="诸葛晓云")
+    body = order_body(care_world, family, caregiver, bed="ICU-17床", needs="胰腺癌术后引流管护理",
+                      hospital_id=None, address="上海路88弄7号1201室", city_code="110100")
+    created = book(client, family, body)
+    assert created.status_code == 201, created.get_json()
+    order_id = created.get_json()["order"]["id"]
+    pay(app, created.get_json())
+    assert client.post(f"{CAREGIVER_API}/{order_id}/accept",
+                       headers=caregiver["headers"]).status_code == 200
+    set_order(app, order_id, start_at=utcnow() + timedelta(minutes=5))
+    assert client.post(f"{CAREGIVER_API}/{order_id}/start", json={},
+                       headers=caregiver["headers"]).status_code == 200
+    assert client.post(f"{CAREGIVER_API}/{order_id}/records", headers=caregiver["headers"],
+                       json={"condition": "夜间血氧偏低九十一",
+                             "care_given": "协助吸痰三次"}).status_code == 201
+    detail = client.get(f"{API}/{order_id}", headers=family["headers"]).get_json()
+    assert (detail["patient_name"], detail["needs"], detail["address"]) == (
+        "诸葛晓云", "胰腺癌术后引流管护理", "上海路88弄7号1201室")
+    dump = dump_database(app)
+    for secret in ("诸葛晓云", "ICU-17床", "胰腺癌术后引流管护理", "上海路88弄7号1201室",
+                   "夜间血氧偏低九十一", "协助吸痰三次"):
         assert secret not in dump, secret
