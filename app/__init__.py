@@ -147,6 +147,7 @@ def _register_blueprints(app, api):
     # caregiver domains: each views module has `blp` (users) and may have `staff_blp`
     from app.availability import views as availability_views
     from app.care_disputes import views as care_dispute_views
+    from app.care_orders import staff_views as care_order_staff_views
     from app.care_orders import views as care_order_views
     from app.care_reviews import views as care_review_views
     from app.caregivers import views as caregiver_views
@@ -155,7 +156,8 @@ def _register_blueprints(app, api):
     from app.qualifications import views as qualification_views
     from app.settings import models as _settings  # noqa: F401  (tables for migrations)
     for module in (caregiver_views, qualification_views, availability_views, marketplace_views,
-                   care_order_views, care_review_views, care_dispute_views, earnings_views):
+                   care_order_views, care_order_staff_views, care_review_views, care_dispute_views,
+                   earnings_views):
         for name in ("blp", "staff_blp"):
             if hasattr(module, name):
                 api.register_blueprint(getattr(module, name))

@@ -20,6 +20,7 @@ from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_
 
 class CareOrderType:
     order_type = ORDER_TYPE
+    refunds_through_order = True  # staff refund through cancel or a dispute's resolution
 
     def payment_terms(self, actor, order_id):
         order = lock_order(order_id)

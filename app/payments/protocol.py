@@ -32,6 +32,9 @@ class PaymentTerms:
 
 class PayableOrderType(Protocol):
     order_type: str
+    # True when the order books what it keeps (care orders: the caregiver's ledger): a staff
+    # refund through payments is then refused, refunds go through the order's use cases
+    refunds_through_order: bool = False
 
     def payment_terms(self, actor, order_id: int) -> PaymentTerms:
         """The caller's own order, payable now, else NotFound (someone else's) or OrderNotPayable.

@@ -73,6 +73,11 @@ class PaymentNotRefundable(Conflict):
     message = "该支付单当前不可退款"
 
 
+class RefundThroughOrder(Conflict):
+    code = "refund_through_order"
+    message = "该类订单的退款需通过订单处理(取消或纠纷裁决),以便订单与收入账目一致"
+
+
 class RefundNotRetryable(Conflict):
     code = "refund_not_retryable"
     message = "只有失败的退款可以重试"
@@ -391,8 +396,13 @@ def request_refund(actor, *, payment_id: int, amount_fen: int, reason: str) -> R
 
     require_role(actor, "operator")
     try:
-        refund = _checked_reservation(_lock_payment_for(payment_id), amount_fen, reason,
-                                      f"staff:{actor.id}")
+        payment = _lock_payment_for(payment_id)
+        # an order type that books what it keeps (care orders: the caregiver's ledger) takes
+        # its refunds through its own use cases, or its books and the payment would disagree
+        if payment is not None and getattr(_handler(payment.order_type),
+                                           "refunds_through_order", False):
+            raise RefundThroughOrder()
+        refund = _checked_reservation(payment, amount_fen, reason, f"staff:{actor.id}")
     except AppError:
         db.session.rollback()
         raise

@@ -45,6 +45,7 @@ def get_payment(payment_id):
 
 @blp.post("/staff/payments/<int:payment_id>/refunds")
 @blp.errors(services.PaymentNotFound, services.PaymentNotRefundable, services.RefundExceedsPaid,
+            services.RefundThroughOrder,
             (422, "invalid_amount"))
 @staff_required("operator")
 @blp.arguments(RefundRequestSchema)

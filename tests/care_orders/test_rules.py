@@ -192,3 +192,22 @@ def test_lists_by_role(app, client, care_world):
     assert inbox["total"] == 1 and inbox["items"][0]["patient_name"] == "王*明"
     assert client.get(f"{CAREGIVER_API}?view=sideways",
                       headers=caregiver["headers"]).status_code == 422
+
+
+def test_a_staff_refund_of_a_care_payment_goes_through_the_order(app, client, care_world,
+                                                                  staff_factory):
+    """The payments domain's generic staff refund would leave the order's books (and the
+    caregiver's ledger) behind the payment: it is refused for care orders."""
+    caregiver = care_world["caregiver"]()
+    family = care_world["family"]()
+    created = book(client, family, order_body(care_world, family, caregiver))
+    pay(app, created.get_json())
+    payment_id = created.get_json()["payment"]["id"]
+    operator = staff_factory("operator")
+    before = row_counts(app)["refunds"]
+    response = client.post(f"/api/v1/staff/payments/{payment_id}/refunds",
+                           json={"amount_fen": 100, "reason": "客服补偿"},
+                           headers=operator["headers"])
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "refund_through_order"
+    assert row_counts(app)["refunds"] == before
