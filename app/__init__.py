@@ -132,6 +132,9 @@ def _register_blueprints(app, api):
     from app.hospitals import models as _catalogue  # noqa: F401  (tables for migrations)
     from app.auth.views import blp as auth_blp
     from app.booking.views import blp as booking_blp
+    # every payable order type registers before the payment schemas (their order_type enum)
+    # are first documented
+    from app.care_orders import order_type as _care_order_type  # noqa: F401
     from app.notifications.views import blp as notifications_blp
     from app.files.views import blp as files_blp
     from app.health.views import bp as health_bp

@@ -590,7 +590,7 @@ def add_record(actor, *, order_id: int, condition: str | None = None,
     db.session.add(record)
     record_event(order, "record", "caregiver")
     db.session.commit()
-    return record_view(record)
+    return record_view(record, "caregiver")
 
 
 @retry_deadlock
@@ -707,9 +707,10 @@ def cancel_by_family(actor, *, order_id: int, reason: str | None = None) -> dict
 
 # ---- reading -----------------------------------------------------------------------------------
 
-def _photo_urls(record: CareServiceRecord) -> list[str]:
-    """The photos are the caregiver's files; the family reads them through the order."""
-    return [f"/api/v1/care-orders/{record.order_id}/records/{record.id}/photos/{index}"
+def _photo_urls(record: CareServiceRecord, role: str) -> list[str]:
+    """The photos are the caregiver's files; each side reads them through the order."""
+    prefix = "/api/v1/caregiver/care-orders" if role == "caregiver" else "/api/v1/care-orders"
+    return [f"{prefix}/{record.order_id}/records/{record.id}/photos/{index}"
             for index, _ in enumerate(record.photo_file_ids or [])]
 
 
@@ -813,15 +814,16 @@ def caregiver_order(actor, *, order_id: int) -> dict:
     return order_view(order, "caregiver")
 
 
-def record_view(record: CareServiceRecord) -> dict:
+def record_view(record: CareServiceRecord, role: str = "family") -> dict:
     return {"id": record.id, "recorded_at": _aware(record.recorded_at),
             "condition": record.condition, "care_given": record.care_given,
-            "photo_urls": _photo_urls(record)}
+            "photo_urls": _photo_urls(record, role)}
 
 
-def _records(order_id: int) -> list[dict]:
-    return [record_view(record) for record in db.session.scalars(select(CareServiceRecord).where(
-        CareServiceRecord.order_id == order_id).order_by(CareServiceRecord.id))]
+def _records(order_id: int, role: str = "family") -> list[dict]:
+    return [record_view(record, role) for record in db.session.scalars(
+        select(CareServiceRecord).where(CareServiceRecord.order_id == order_id)
+        .order_by(CareServiceRecord.id))]
 
 
 def service_records(actor, *, order_id: int, as_caregiver: bool = False) -> list[dict]:
@@ -835,7 +837,7 @@ def service_records(actor, *, order_id: int, as_caregiver: bool = False) -> list
             raise CareOrderNotFound()
     elif order.user_id != actor.id:
         raise CareOrderNotFound()
-    return _records(order.id)
+    return _records(order.id, "caregiver" if as_caregiver else "family")
 
 
 def holding_orders_overlapping(caregiver_id: int, start: datetime, end: datetime) -> list[int]:

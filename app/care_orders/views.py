@@ -1,4 +1,7 @@
+from flask import Response
+
 from app.care_orders import order_type, services  # noqa: F401  (order_type registers itself)
+from app.care_orders.photos import record_photo
 from app.care_orders.schemas import (CancelSchema, CareOrderDetailSchema, CareOrderQuerySchema,
                                      CareOrderRequestSchema, CareOrderResultSchema,
                                      CareOrderSchema, CaregiverOrderQuerySchema, QuoteSchema,
@@ -171,3 +174,36 @@ def caregiver_records(order_id):
 def end(order_id):
     """结束服务(等待家属确认)"""
     return services.end_service(current_user(), order_id=order_id)
+
+
+# ---- service-record photos (the caregiver's files, read through the order) --------------------
+
+_PHOTO_DOC = {"responses": {"200": {"description": "照片", "content": {
+    content_type: {"schema": {"type": "string", "format": "binary"}}
+    for content_type in ("image/jpeg", "image/png", "application/pdf")}}}}
+
+
+def _photo(stored, data):
+    return Response(data, mimetype=stored.content_type, headers={
+        "Content-Disposition": f'inline; filename="file-{stored.id}"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@blp.get("/care-orders/<int:order_id>/records/<int:record_id>/photos/<int:index>")
+@blp.errors(services.CareOrderNotFound, services.PhotoNotFound)
+@blp.doc(**_PHOTO_DOC)
+@login_required
+def family_record_photo(order_id, record_id, index):
+    """服务记录照片(家属;地址见服务记录的 photo_urls)"""
+    return _photo(*record_photo(current_user(), order_id=order_id, record_id=record_id,
+                                index=index))
+
+
+@blp.get("/caregiver/care-orders/<int:order_id>/records/<int:record_id>/photos/<int:index>")
+@blp.errors(CaregiverNotFound, services.CareOrderNotFound, services.PhotoNotFound)
+@blp.doc(**_PHOTO_DOC)
+@login_required
+def caregiver_record_photo(order_id, record_id, index):
+    """服务记录照片(本订单护工)"""
+    return _photo(*record_photo(current_user(), order_id=order_id, record_id=record_id,
+                                index=index, as_caregiver=True))

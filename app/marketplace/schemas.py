@@ -9,6 +9,7 @@ import re
 
 from marshmallow import ValidationError, fields, post_load, validate
 
+from app.care_reviews.schemas import PublicReviewSchema, ReviewTagCountSchema
 from app.caregivers.models import CARE_TYPES, PRICE_UNITS
 from app.common.pagination import PageQuerySchema
 from app.common.time import LOCAL_TZ
@@ -162,12 +163,6 @@ class PublicRatingSummarySchema(BaseSchema):
     distribution = fields.Nested(PublicRatingDistributionSchema)
 
 
-class PublicReviewSchema(BaseSchema):
-    rating = fields.Integer()
-    content = fields.String(allow_none=True)
-    created_at = fields.String(metadata={"format": "date-time"})
-
-
 class PublicFreeWindowSchema(BaseSchema):
     start = fields.String(metadata={"format": "date-time"})
     end = fields.String(metadata={"format": "date-time"})
@@ -179,6 +174,8 @@ class PublicCaregiverDetailSchema(PublicCaregiverSchema):
     hospitals = fields.List(fields.Nested(PublicHospitalRefSchema))
     rating = fields.Nested(PublicRatingSummarySchema)
     recent_reviews = fields.List(fields.Nested(PublicReviewSchema), metadata={
-        "description": "最近的评价(评价随陪护订单上线)"})
+        "description": "最近 3 条评价(全部评价见 GET /caregivers/{id}/reviews)"})
+    review_tags = fields.List(fields.Nested(ReviewTagCountSchema), metadata={
+        "description": "评价标签及被选次数,从多到少"})
     next_free_windows = fields.List(fields.Nested(PublicFreeWindowSchema), metadata={
         "description": "未来 7 天内的空闲时段(最多 20 个)"})

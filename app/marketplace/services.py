@@ -458,8 +458,10 @@ def _listed(caregiver_id: int) -> Caregiver:
 
 
 def get_caregiver(*, caregiver_id: int, now: datetime | None = None) -> dict:
-    """A listed caregiver's public profile with its next free windows (7 days, at most 20)."""
+    """A listed caregiver's public profile with its next free windows (7 days, at most 20),
+    its latest reviews and how often each review tag was picked."""
     from app.availability.services import free_windows
+    from app.care_reviews.services import recent_reviews, review_summary
 
     caregiver = _listed(caregiver_id)
     today = local_today()
@@ -471,6 +473,7 @@ def get_caregiver(*, caregiver_id: int, now: datetime | None = None) -> dict:
         .order_by(Hospital.id)).all()
     start = to_local(now or utcnow()).replace(second=0, microsecond=0)
     windows = free_windows(caregiver.id, start, start + timedelta(days=NEXT_FREE_DAYS))
+    reviews = review_summary(caregiver)
     return {
         **card,
         "bio": caregiver.bio,
@@ -478,8 +481,9 @@ def get_caregiver(*, caregiver_id: int, now: datetime | None = None) -> dict:
                          if isinstance(entry, dict)],
         "hospitals": [{"id": h.id, "name": h.name} for h in hospitals],
         "rating": {"avg": card["rating_avg"], "count": card["rating_count"],
-                   "distribution": {str(star): 0 for star in range(1, 6)}},
-        "recent_reviews": [],  # reviews arrive with care orders
+                   "distribution": reviews["distribution"]},
+        "recent_reviews": recent_reviews(caregiver.id),
+        "review_tags": reviews["tags"],
         "next_free_windows": [
             {"start": to_local(a).isoformat(timespec="seconds"),
              "end": to_local(b).isoformat(timespec="seconds")}
