@@ -5,7 +5,7 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from app.common.time import to_local, utcnow
 from app.extensions import db
@@ -58,6 +58,7 @@ def seed_demo_data(now=None):
                      "with 2 patients")
     lines.extend(seed_demo_hospitals(now))
     lines.extend(seed_demo_caregivers(now))
+    lines.extend(seed_demo_care_orders(now))
     if not lines:
         lines.append("demo data already present; nothing added")
     return lines
@@ -496,7 +497,10 @@ def _caregiver_spec(code: str, n: int, cities: dict, status: str) -> dict:
     types = rng.sample(suited, min(len(suited), rng.randint(2, 5)))  # each suits >= 2
     skills = sorted(rng.sample([c for c, _ in DEFAULT_SKILLS], rng.randint(1, 4)))
     if n == 0:
+        # the demo care orders (seed_demo_care_orders) are 全天, 钟点 and 陪诊 bookings: the
+        # draw gives these three today; pinned so a change to the draws cannot take one away
         skills = ["elderly", "escort", "post_surgery"]
+        types = ["full_day", "hourly", "escort"]
     age = rng.randint(28, 58)
     years = rng.randint(1, min(25, age - 20))
     birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
@@ -604,7 +608,9 @@ def _make_caregiver(spec, openid, now, reviewer_id):
             db.session.add(WeeklyWindow(caregiver_id=caregiver.id, weekday=weekday,
                                         start_minute=start, end_minute=end))
     if approved:
-        # a few bookings already taken in the next two weeks, inside their working hours
+        # a few bookings already taken in the next two weeks, inside their working hours (the
+        # demo caregiver's time is held by its care orders instead: seed_demo_care_orders;
+        # drawn all the same, so every other draw stays as it was)
         today = now.date()
         for offset in rng.sample(range(1, 14), rng.randint(1, 3)):
             day = today + timedelta(days=offset)
@@ -614,8 +620,9 @@ def _make_caregiver(spec, openid, now, reviewer_id):
             start, end = max(windows, key=lambda w: w[1] - w[0])
             length = min(end - start, rng.choice((240, 480)))
             begins = datetime.combine(day, time(0), now.tzinfo) + timedelta(minutes=start)
-            add_busy_block(caregiver.id, begins, begins + timedelta(minutes=length),
-                           ref_type="manual", ref_id=None)
+            if spec["n"] != 0:
+                add_busy_block(caregiver.id, begins, begins + timedelta(minutes=length),
+                               ref_type="manual", ref_id=None)
     return caregiver
 
 
@@ -706,3 +713,651 @@ def tiny_png(rgb: bytes, size: int = 8) -> bytes:
 def _utc(moment: datetime) -> datetime:
     """Aware local → naive UTC (as stored)."""
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# ---- care orders -----------------------------------------------------------------------------
+# The demo family (demo-user) has a care order in every status, all but one with the demo
+# caregiver, written as the use cases would have left them: the quote at the caregiver's price,
+# the payment and its refunds, the assignment, the timeline, service records, the busy block
+# of every order that holds time, the ledger (paid = refunded + Σ net + Σ commission, settled
+# by the weekly runs that would have happened), a review and two disputes. Natural key: the
+# order number prefix; all of it is one commit, so a second run (or one on a later day) adds
+# nothing. Times are relative to `now`: the live ones move on as the cron says (the offer
+# times out after accept_minutes, the unpaid one closes after the payment TTL, the ended one
+# completes itself after auto_complete_hours), as any order's would.
+
+DEMO_ORDER_PREFIX = "CDEMO"
+
+_DEMO_NEEDS = {
+    "post_surgery": "腹腔镜胆囊切除术后第 2 天,需协助翻身、下床活动,注意切口敷料有无渗血。",
+    "stroke": "脑梗死恢复期,右侧肢体无力,需协助进食、如厕,按康复师要求做床边训练。",
+    "spine": "腰椎间盘突出术后,佩戴腰围,需轴线翻身,避免久坐。",
+    "diabetes": "2 型糖尿病、高血压,餐前监测血糖,按时提醒服药,低盐低糖饮食。",
+    "escort": "复查胃镜,需陪同挂号、缴费、检查后取药,检查前禁食。",
+    "fracture": "右桡骨骨折石膏固定,需协助洗漱、穿衣,观察手指血运。",
+}
+# the department the family names for each kind of need
+_DEMO_DEPARTMENTS = {"post_surgery": "普通外科", "stroke": "神经内科", "spine": "骨科",
+                     "diabetes": "内分泌科", "escort": "消化内科", "fracture": "骨科"}
+# (condition, care given) as a caregiver writes them
+_DEMO_RECORDS = (
+    ("体温 36.6℃,血压 128/82 mmHg,精神可,切口敷料干燥。", "协助翻身 2 次,温水擦浴,按医嘱协助服药。"),
+    ("午餐进食半碗粥,无恶心呕吐,诉切口轻微疼痛。", "协助进食、漱口,扶行至走廊活动 10 分钟。"),
+    ("下午睡眠约 1 小时,醒后无头晕。", "协助如厕 2 次,记录出入量,整理床单位。"),
+    ("夜间睡眠 5 小时左右,无明显疼痛主诉。", "每 2 小时协助翻身,拍背排痰,观察输液情况。"),
+    ("血糖餐前 6.8 mmol/L,血压平稳。", "提醒服药,陪同完成 B 超检查,送检尿标本。"),
+)
+
+
+def seed_demo_care_orders(now=None) -> list[str]:
+    """`now` (aware, default the current time) places every order's window and timeline."""
+    from app.care_orders.models import CareOrder
+    from app.caregivers.models import Caregiver
+
+    if db.session.scalar(select(CareOrder.id).where(
+            CareOrder.order_no.like(f"{DEMO_ORDER_PREFIX}%")).limit(1)) is not None:
+        return []
+    family = db.session.scalar(select(User).where(
+        User.openid == openid_for_code(DEMO_LOGIN_CODE)))
+    caregiver = db.session.scalar(select(Caregiver).join(User, User.id == Caregiver.user_id)
+                                  .where(User.openid == openid_for_code(
+                                      DEMO_CAREGIVER_LOGIN_CODE)))
+    if family is None or caregiver is None or not caregiver.hospitals or not caregiver.prices:
+        return []
+    patients = db.session.scalars(select(Patient).where(
+        Patient.user_id == family.id, Patient.alive.is_(True)).order_by(Patient.id)).all()
+    if not patients:
+        return []
+    # demo data made before the demo caregiver had orders gave it a few manual busy blocks:
+    # its orders hold its time now
+    from app.availability.models import BusyBlock
+
+    db.session.execute(delete(BusyBlock).where(BusyBlock.caregiver_id == caregiver.id,
+                                               BusyBlock.ref_type == "manual"))
+    book = _DemoCareOrders(to_local(now) if now is not None else to_local(utcnow()),
+                           family, patients, caregiver)
+    count = book.write()
+    db.session.commit()
+    book.tell_simulator()
+    return [f"created {count} demo care orders (every status) for demo user #{family.id} "
+            f"and demo caregiver #{caregiver.id}"]
+
+
+def _grid_ceil(moment: datetime) -> datetime:
+    """The first half-hour mark at or after `moment`."""
+    floor = moment.replace(minute=moment.minute // 30 * 30, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=30)
+
+
+class _DemoCareOrders:
+    """Plans the demo orders around `now` on the demo caregiver's time, then writes them."""
+
+    HOUR = timedelta(hours=1)
+    DAY = timedelta(days=1)
+
+    def __init__(self, now, family, patients, caregiver):
+        from app.availability.models import BusyBlock, WeeklyWindow
+        from app.availability.services import merge_intervals
+        from app.care_orders import pricing
+
+        self.now, self.family, self.patients, self.caregiver = now, family, patients, caregiver
+        self.grid = now.replace(minute=now.minute // 30 * 30, second=0, microsecond=0)
+        self.policy = pricing.care_policy()
+        self.ttl = timedelta(seconds=current_app.config["PAYMENT_TTL_SECONDS"])
+        self.prices = {price.care_type: price.price_fen for price in caregiver.prices}
+        self.skills = {skill.skill_code for skill in caregiver.skills}
+        self.hospitals = [db.session.get(Hospital, hospital_id) for hospital_id in
+                          sorted(link.hospital_id for link in caregiver.hospitals)]
+        self.operator_id = db.session.scalar(select(StaffUser.id).where(
+            StaffUser.username == "operator"))
+        weekly = {}
+        for row in db.session.scalars(select(WeeklyWindow).where(
+                WeeklyWindow.caregiver_id == caregiver.id)):
+            weekly.setdefault(row.weekday, []).append((row.start_minute, row.end_minute))
+        first = now.date() - timedelta(days=40)
+        working = []
+        for offset in range(80):
+            day = first + timedelta(days=offset)
+            midnight = datetime.combine(day, time(0), now.tzinfo)
+            working += [(midnight + timedelta(minutes=low), midnight + timedelta(minutes=high))
+                        for low, high in weekly.get(day.weekday(), ())]
+        self.working = merge_intervals(working)
+        # what already holds the caregiver's time (orders booked by hand before this ran),
+        # and what the orders below take
+        self.blocked = [(to_local(block.start_at), to_local(block.end_at))
+                        for block in db.session.scalars(select(BusyBlock).where(
+                            BusyBlock.caregiver_id == caregiver.id))]
+        self.taken = []
+        self.paid = []  # (payment, refunds) for the simulator
+        self.rng = random.Random("demo-care-orders")
+
+    # -- windows --
+
+    def _type(self, *wanted):
+        return next((t for t in wanted if t in self.prices), sorted(self.prices)[0])
+
+    def find(self, after, hours, before=None, *, day_only=True, take=True):
+        """The first [start, start + hours) on the half-hour grid from `after` inside the
+        caregiver's weekly hours, free of busy blocks and of the orders placed so far; with
+        `day_only` between 08:00 and 20:00 (daytime: no night surcharge or opt-in)."""
+        from app.availability.services import subtract_intervals
+
+        length = timedelta(hours=hours)
+        pieces = subtract_intervals(self.working, self.blocked + self.taken)
+        if day_only:
+            days = []
+            for start, end in pieces:
+                day = start.date()
+                while datetime.combine(day, time(0), start.tzinfo) < end:
+                    midnight = datetime.combine(day, time(0), start.tzinfo)
+                    low, high = max(start, midnight + 8 * self.HOUR), \
+                        min(end, midnight + 20 * self.HOUR)
+                    if low < high:
+                        days.append((low, high))
+                    day += timedelta(days=1)
+            pieces = days
+        window = None
+        for start, end in pieces:
+            start = _grid_ceil(max(start, after))
+            if start + length <= end and (before is None or start + length <= before):
+                window = (start, start + length)
+                break
+        if window is None:  # the demo caregiver's hours were changed by hand: any time will do
+            window = (_grid_ceil(after), _grid_ceil(after) + length)
+        if take:
+            self.taken.append(window)
+        return window
+
+    # -- the plan --
+
+    def plans(self) -> list[dict]:
+        """Every order's window, care type and timeline (aware local times)."""
+        g, now, H, D = self.grid, self.now, self.HOUR, self.DAY
+        full = "full_day" in self.prices
+        hourly = self._type("hourly", "escort", "day_shift")
+        escort = self._type("escort", "hourly", "day_shift")
+        zhang, li = self.patients[0], self.patients[-1]
+        big, community = self.hospitals[0], self.hospitals[-1]
+        plans = []
+
+        def plan(status, window, care_type, created, patient, hospital, needs, **steps):
+            plans.append({"status": status, "window": window, "care_type": care_type,
+                          "created": created, "patient": patient, "hospital": hospital,
+                          "needs": needs, **steps})
+
+        def booked(window, days, clock):
+            """Booked `days` before the start, at `clock` (HH:MM) that day."""
+            day = window[0].date() - timedelta(days=days)
+            return datetime.combine(day, time.fromisoformat(clock), now.tzinfo)
+
+        # live: a 全天 (round the clock, from 08:00) that ended at the last 08:00 and the next
+        # one under way since, then the future ones; without 全天 in the price list, hours
+        if full:
+            shift = now.replace(hour=8, minute=0, second=0, microsecond=0)
+            shift -= D if shift > now else timedelta(0)
+            ended, serving_start, serving_end = (shift - D, shift), shift, shift + 2 * D
+        else:
+            ended, serving_start, serving_end = (g - 11 * H, g - 3 * H), g - 2 * H, g + 6 * H
+        following = min([s for s, _ in self.blocked if s > now] + [serving_end])
+        serving = (serving_start, following)
+        self.taken += [ended, serving]
+        accepted = self.find(serving[1] + 12 * H, 4)
+        offered = self.find(accepted[1] + 12 * H, 4)
+        unpaid = self.find(offered[1] + 12 * H, 6)
+        # done: a month of history
+        resolved = self.find(now - 30 * D, 6, now - 20 * D)
+        reviewed = self.find(now - 21 * D, 48 if full else 8, now - 9 * D, day_only=not full)
+        cancelled = self.find(now - 12 * D, 4, now - 6 * D)
+        completed = self.find(now - 6 * D, 8, ended[0] - 2 * H)
+        disputed = self.find(now - 5 * D, 4, now - 2 * D)
+        # these never held the time (closed unpaid; refused, then refunded)
+        closed = self.find(now - 3 * D, 3, now - D, take=False)
+        refunded = self.find(unpaid[1] + D, 4, take=False)
+
+        created = booked(resolved, 3, "19:26")
+        plan("resolved", resolved, hourly, created, li, big, "stroke",
+             paid=created + timedelta(minutes=2), accepted=created + timedelta(minutes=21),
+             started=resolved[0] - timedelta(minutes=8), records=2,
+             ended=resolved[1] + timedelta(minutes=3),
+             completed=(resolved[1] + timedelta(hours=1, minutes=40), "family"),
+             disputed=(resolved[1] + timedelta(days=1, hours=2),
+                       "护工下午离开病房约两个小时,期间患者需要如厕无人协助,希望平台核实。"),
+             resolved=(resolved[1] + timedelta(days=3, hours=1), 2,
+                       "经核实护工中途离开约 2 小时,按未服务时长退还 2 小时服务费。"))
+        created = booked(reviewed, 4, "10:37")
+        plan("completed", reviewed, "full_day" if full else hourly, created, zhang, big,
+             "post_surgery", paid=created + timedelta(minutes=3),
+             accepted=created + timedelta(minutes=14),
+             started=reviewed[0] - timedelta(minutes=12), records=4,
+             ended=reviewed[1] + timedelta(minutes=2),
+             completed=(reviewed[1] + timedelta(hours=2, minutes=5), "family"),
+             review=(reviewed[1] + timedelta(hours=2, minutes=20), 5,
+                     ["punctual", "professional", "patient"],
+                     "陈阿姨很细心,术后两天翻身、擦洗都很到位,夜里也很警醒,下次还找她。",
+                     reviewed[1] + timedelta(hours=9), "谢谢您的认可!出院后也要注意休息,祝早日康复。"))
+        created = booked(cancelled, 5, "09:12")
+        plan("cancelled", cancelled, hourly, created, li, community, "diabetes",
+             paid=created + timedelta(minutes=4), accepted=created + timedelta(minutes=30),
+             cancelled=(booked(cancelled, 1, "18:45"), "家人调休,这几天可以自己照顾了"))
+        created = booked(completed, 2, "15:03")
+        plan("completed", completed, hourly, created, zhang, big, "spine",
+             paid=created + timedelta(minutes=1), accepted=created + timedelta(minutes=9),
+             started=completed[0] - timedelta(minutes=5), records=3,
+             ended=completed[1] + timedelta(minutes=1),
+             completed=(completed[1] + timedelta(hours=24, minutes=2), "auto"))
+        created = booked(disputed, 2, "20:18")
+        plan("disputed", disputed, hourly, created, li, big, "fracture",
+             paid=created + timedelta(minutes=2), accepted=created + timedelta(minutes=18),
+             started=disputed[0] - timedelta(minutes=3), records=2,
+             ended=disputed[1] + timedelta(minutes=4),
+             completed=(disputed[1] + timedelta(hours=3), "family"),
+             disputed=(disputed[1] + timedelta(days=1, hours=1),
+                       "护工没有按约定帮忙洗漱、穿衣,石膏边缘的皮肤磨红了也没有告诉家属,"
+                       "要求平台处理。"))
+        created = booked(closed, 2, "21:40")
+        plan("closed", closed, hourly, created, zhang, big, "post_surgery",
+             closed=created + self.ttl + timedelta(minutes=1))
+        created = min(datetime.combine(now.date() - D, time(20, 5), now.tzinfo), now - 3 * H)
+        plan("refunded", refunded, hourly, created, li, community, "diabetes",
+             paid=created + timedelta(minutes=3),
+             rejected=(created + timedelta(minutes=24), "那天已经答应了老客户,实在抽不开身,抱歉"))
+        created = booked(ended, 2, "16:50")
+        plan("awaiting_confirmation", ended, "full_day" if full else hourly, created, zhang,
+             big, "post_surgery", paid=created + timedelta(minutes=2),
+             accepted=created + timedelta(minutes=11),
+             started=ended[0] - timedelta(minutes=9), records=3,
+             ended=min(ended[1] + timedelta(minutes=2), now))
+        created = booked(serving, 3, "11:24")
+        plan("in_service", serving, "full_day" if full else hourly, created, li, big,
+             "stroke", paid=created + timedelta(minutes=5),
+             accepted=created + timedelta(minutes=40),
+             started=min(serving[0] + timedelta(minutes=6), now), records=2)
+        created = min(datetime.combine(now.date() - D, time(21, 8), now.tzinfo),
+                      now - 3 * H)
+        plan("accepted", accepted, hourly, created, zhang, big, "fracture",
+             paid=created + timedelta(minutes=2), accepted=created + timedelta(minutes=25))
+        created = now - timedelta(minutes=6)
+        plan("awaiting_acceptance", offered, escort, created, li, big, "escort",
+             paid=created + timedelta(minutes=2))
+        plan("pending_payment", unpaid, hourly, now - timedelta(minutes=1), zhang, big,
+             "post_surgery")
+        return sorted(plans, key=lambda p: p["created"])
+
+    # -- writing --
+
+    def write(self) -> int:
+        plans = self.plans()
+        for number, plan in enumerate(plans, start=1):
+            self._order(number, plan)
+        self._rate()
+        self._settle()
+        db.session.flush()
+        return len(plans)
+
+    def _order(self, number, p):
+        from app.availability.services import add_busy_block
+        from app.care_disputes.models import CareDispute
+        from app.care_orders import pricing
+        from app.care_orders.models import (HOLDING_STATUSES, CareAssignment, CareOrder,
+                                            CareOrderEvent, CareServiceRecord)
+        from app.care_reviews.models import CareReview
+        from app.caregivers.models import CARE_TYPES
+        from app.earnings.models import EarningEntry
+        from app.payments.models import Payment, Refund
+
+        caregiver, family, hospital, rng = self.caregiver, self.family, p["hospital"], self.rng
+        start, end = p["window"]
+        created = p["created"]
+        quote = pricing.quote(care_type=p["care_type"], start=start, end=end, now=created,
+                              unit_price_fen=self.prices[p["care_type"]],
+                              night_surcharge_fen=caregiver.night_surcharge_fen or 0,
+                              policy=self.policy)
+        skills = [s for s in (("escort",) if p["needs"] == "escort" else
+                              ("post_surgery", "elderly")) if s in self.skills]
+        order = CareOrder(
+            order_no=f"{DEMO_ORDER_PREFIX}{number:02d}{created:%Y%m%d%H%M}",
+            user_id=family.id, patient_id=p["patient"].id, patient_name=p["patient"].name,
+            caregiver_id=caregiver.id, dispatch_mode="chosen", care_type=p["care_type"],
+            start_at=_utc(start), end_at=_utc(end), city_code=hospital.city_code,
+            hospital_id=hospital.id,
+            department=_DEMO_DEPARTMENTS[p["needs"]],
+            bed=None if p["needs"] == "escort" else
+            f"{rng.randint(3, 12)} 病区 {rng.randint(1, 40)} 床",
+            latitude=hospital.latitude, longitude=hospital.longitude, skills=skills,
+            needs=_DEMO_NEEDS[p["needs"]], units=quote.units,
+            unit_price_fen=quote.unit_price_fen, base_fen=quote.base_fen,
+            night_fen=quote.night_fen, urgent_fen=quote.urgent_fen,
+            discount_fen=quote.discount_fen, total_fen=quote.total_fen, refunded_fen=0,
+            status=p["status"], dispatch_count=0, created_at=_utc(created))
+        events = [(created, "created", "pending_payment", "family", None)]
+        state = "pending_payment"
+
+        def event(at, kind, status, actor, note=None):
+            nonlocal state
+            state = status
+            events.append((at, kind, status, actor, note))
+
+        refunds, earnings, records = [], [], []
+        deadline = None
+        if p.get("closed"):
+            order.closed_at = _utc(p["closed"])
+            event(p["closed"], "closed", "closed", "system")
+        if p.get("paid"):
+            order.paid_at = _utc(p["paid"])
+            order.dispatch_count = 1
+            deadline = min(p["paid"] + timedelta(minutes=int(self.policy["accept_minutes"])),
+                           start)
+            event(p["paid"], "paid", "awaiting_acceptance", "family")
+            if p["status"] == "awaiting_acceptance":
+                order.acceptance_deadline = _utc(deadline)
+        if p.get("rejected"):
+            at, reason = p["rejected"]
+            event(at, "rejected", "awaiting_acceptance", "caregiver", reason)
+            refunded_at = at + timedelta(seconds=40)
+            order.caregiver_id, order.refunded_at = None, _utc(refunded_at)
+            event(refunded_at, "refunded", "refunded", "system", "暂无可接单的护工")
+            refunds.append((refunded_at, order.total_fen, "暂无护工接单,全额退款", "system"))
+        if p.get("accepted"):
+            order.accepted_at = _utc(p["accepted"])
+            event(p["accepted"], "accepted", "accepted", "caregiver")
+        if p.get("cancelled"):
+            at, reason = p["cancelled"]
+            order.cancelled_at, order.cancelled_by, order.cancel_reason = _utc(at), "family", \
+                reason
+            back = pricing.share(order.total_fen,
+                                 self.policy["cancel_after_accept_refund_bp"])
+            earnings.append((at, order.total_fen - back, "cancellation"))
+            refunds.append((at, back, "用户取消陪护订单", "system"))
+            event(at, "cancelled", "cancelled", "family", reason)
+        if p.get("started"):
+            order.started_at = _utc(p["started"])
+            order.start_latitude = round(hospital.latitude + rng.uniform(-0.0005, 0.0005), 6)
+            order.start_longitude = round(hospital.longitude + rng.uniform(-0.0005, 0.0005), 6)
+            event(p["started"], "started", "in_service", "caregiver")
+            last = min(p.get("ended") or self.now, end)
+            step = (last - p["started"]) / (p["records"] + 1)
+            for k in range(p["records"]):
+                at = p["started"] + step * (k + 1)
+                records.append((at, *_DEMO_RECORDS[(number + k) % len(_DEMO_RECORDS)]))
+                event(at, "record", "in_service", "caregiver")
+        if p.get("ended"):
+            order.ended_at = _utc(p["ended"])
+            event(p["ended"], "ended", "awaiting_confirmation", "caregiver")
+        if p.get("completed"):
+            at, by = p["completed"]
+            order.completed_at, order.completed_by = _utc(at), by
+            earnings.append((at, order.total_fen, "completion"))
+            caregiver.completed_orders = (caregiver.completed_orders or 0) + 1
+            event(at, "completed", "completed", "family" if by == "family" else "system")
+        if p.get("review"):
+            event(p["review"][0], "reviewed", "completed", "family")
+        if p.get("disputed"):
+            at, _ = p["disputed"]
+            order.status_before_dispute, order.disputed_at = state, _utc(at)
+            event(at, "disputed", "disputed", "family", "用户申请纠纷处理")
+        if p.get("resolved"):
+            at, hours, _ = p["resolved"]
+            back = min(hours * order.unit_price_fen if order.care_type == "hourly"
+                       else order.total_fen // 4, order.total_fen - 1)
+            order.resolved_at = _utc(at)
+            refunds.append((at, back, "纠纷处理:部分退款", f"staff:{self.operator_id}"))
+            earnings.append((at, -back, "dispute"))
+            event(at, "dispute_resolved", "resolved", "staff", "部分退款")
+        assert state == p["status"], (state, p["status"])
+        order.refunded_fen = sum(amount for _, amount, _, _ in refunds)
+        order.updated_at = _utc(events[-1][0])
+        db.session.add(order)
+        db.session.flush()
+
+        for seq, (at, kind, status, actor, note) in enumerate(events, start=1):
+            db.session.add(CareOrderEvent(order_id=order.id, seq=seq, at=_utc(at), kind=kind,
+                                          status=status, actor=actor, note=note))
+        payment = None
+        if p.get("paid") or p.get("closed"):
+            opened = created + timedelta(seconds=rng.randint(3, 20))
+            payment = Payment(
+                out_trade_no="P" + order.order_no[1:], order_type="care_order",
+                order_id=order.id, user_id=family.id, payer_openid=family.openid,
+                description=f"陪护服务-{CARE_TYPES[order.care_type][0]}-{order.order_no}"[:40],
+                amount_fen=order.total_fen, refunded_fen=order.refunded_fen,
+                prepay_id=f"wx{opened:%Y%m%d%H%M%S}{rng.getrandbits(40):010x}",
+                expires_at=_utc(min(opened + self.ttl, start)), created_at=_utc(opened),
+                updated_at=_utc(refunds[-1][0] if refunds else p.get("paid") or p["closed"]))
+            if p.get("paid"):
+                payment.status = ("paid" if not refunds else "refunded"
+                                  if order.refunded_fen >= order.total_fen
+                                  else "partially_refunded")
+                payment.paid_at = _utc(p["paid"])
+                payment.transaction_id = (f"4200{p['paid']:%Y%m%d}"
+                                          f"{rng.randrange(10 ** 16):016d}")
+            else:
+                payment.status, payment.closed_at = "closed", _utc(p["closed"])
+            db.session.add(payment)
+            db.session.flush()
+        made = []
+        for k, (at, amount, reason, by) in enumerate(refunds, start=1):
+            refund = Refund(out_refund_no=f"R{order.order_no[1:]}{k}", payment_id=payment.id,
+                            amount_fen=amount, reason=reason, requested_by=by,
+                            status="succeeded", refund_id=f"50300{rng.randrange(10 ** 24):024d}",
+                            succeeded_at=_utc(at + timedelta(seconds=rng.randint(2, 30))),
+                            attempts=0, created_at=_utc(at),
+                            updated_at=_utc(at + timedelta(seconds=30)))
+            db.session.add(refund)
+            made.append(refund)
+        if payment is not None and payment.transaction_id:
+            self.paid.append((payment, made))
+        hold = timedelta(days=int(self.policy["settlement_hold_days"]))
+        due = None
+        for at, amount, kind in earnings:
+            bp = int(self.policy["commission_bp"])
+            commission = pricing.share(amount, bp) if amount > 0 else -pricing.share(-amount, bp)
+            # a dispute's correction falls due with the entry it corrects (still pending)
+            due = due if kind == "dispute" and due is not None else at + hold
+            db.session.add(EarningEntry(
+                caregiver_id=caregiver.id, order_id=order.id, kind=kind, amount_fen=amount,
+                commission_fen=commission, net_fen=amount - commission, commission_bp=bp,
+                status="pending", due_at=_utc(due), created_at=_utc(at), updated_at=_utc(at)))
+        assignment = None
+        if p.get("paid"):
+            outcome = ("rejected", *p["rejected"]) if p.get("rejected") else \
+                ("accepted", p["accepted"], None) if p.get("accepted") else \
+                ("offered", None, None)
+            assignment = CareAssignment(
+                order_id=order.id, caregiver_id=caregiver.id, status=outcome[0], by="family",
+                deadline=_utc(deadline), decided_at=_utc(outcome[1]) if outcome[1] else None,
+                reason=outcome[2], quote_fen=order.total_fen, created_at=_utc(p["paid"]),
+                updated_at=_utc(outcome[1] or p["paid"]))
+            db.session.add(assignment)
+        for at, condition, care_given in records:
+            db.session.add(CareServiceRecord(
+                order_id=order.id, caregiver_id=caregiver.id, recorded_at=_utc(at),
+                condition=condition, care_given=care_given, photo_file_ids=[],
+                created_at=_utc(at), updated_at=_utc(at)))
+        if p["status"] in HOLDING_STATUSES:
+            for block in add_busy_block(caregiver.id, start, end, ref_type="care_order",
+                                        ref_id=order.id):
+                block.created_at = block.updated_at = _utc(created)
+        if p.get("review"):
+            at, stars, tags, text, replied, reply = p["review"]
+            db.session.add(CareReview(order_id=order.id, caregiver_id=caregiver.id,
+                                      user_id=family.id, stars=stars, tags=tags, text=text,
+                                      reply=reply, replied_at=_utc(replied),
+                                      created_at=_utc(at), updated_at=_utc(replied)))
+        dispute = None
+        if p.get("disputed"):
+            at, text = p["disputed"]
+            dispute = CareDispute(order_id=order.id, opened_by="family",
+                                  opened_by_user_id=family.id, text=text,
+                                  evidence_file_ids=[], status="open",
+                                  created_at=_utc(at), updated_at=_utc(at))
+            if p.get("resolved"):
+                resolved_at, _, note = p["resolved"]
+                dispute.status, dispute.outcome = "resolved", "partial_refund"
+                dispute.refund_fen, dispute.note = order.refunded_fen, note
+                dispute.resolved_by_staff_id, dispute.resolved_at = self.operator_id, \
+                    _utc(resolved_at)
+                dispute.updated_at = _utc(resolved_at)
+            db.session.add(dispute)
+        db.session.flush()
+        self._notify(order, p, assignment, dispute, made)
+
+    def _notify(self, order, p, assignment, dispute, refunds):
+        """What the latest steps of the order told each side (older messages read)."""
+        from app.care_orders.services import fen_to_yuan, order_summary
+        from app.notifications.models import Notification
+
+        family, worker = self.family.id, self.caregiver.user_id
+        summary = order_summary(order)
+        hours = int(self.policy["auto_complete_hours"])
+        sent = []
+        status = p["status"]
+        if status == "awaiting_acceptance":
+            sent += [(family, "care_order_paid", "支付成功",
+                      f"{summary}已支付 {fen_to_yuan(order.total_fen)} 元,等待护工接单。",
+                      "care_order", order.id, p["paid"]),
+                     (worker, "care_order_offered", "新的陪护订单",
+                      f"您有一笔新订单:{summary},请在 "
+                      f"{to_local(order.acceptance_deadline):%m-%d %H:%M} 前确认接单。",
+                      "care_assignment", assignment.id, p["paid"])]
+        if status in ("accepted", "in_service"):
+            sent.append((family, "care_order_accepted", "护工已接单",
+                         f"{summary}已由护工接单,请留意服务开始时间。", "care_assignment",
+                         assignment.id, p["accepted"]))
+        if status == "in_service":
+            sent.append((family, "care_service_started", "服务已开始", f"{summary}已开始服务。",
+                         "care_order", order.id, p["started"]))
+        if status == "awaiting_confirmation":
+            sent.append((family, "care_service_ended", "服务已结束,请确认",
+                         f"{summary}已结束服务,请确认完成并评价;{hours} 小时后将自动确认。",
+                         "care_order", order.id, p["ended"]))
+        if p.get("completed"):
+            sent.append((worker, "care_order_completed", "订单已完成",
+                         f"{summary}已完成,收入将在结算后到账。", "care_order", order.id,
+                         p["completed"][0]))
+        if status == "cancelled":
+            at = p["cancelled"][0]
+            sent += [(family, "care_order_cancelled", "订单已取消",
+                      f"{summary}已取消,将退款 {fen_to_yuan(order.refunded_fen)} 元。",
+                      "care_order", order.id, at),
+                     (worker, "care_order_cancelled", "订单已取消", f"{summary}已被用户取消。",
+                      "care_order", order.id, at)]
+        if status == "closed":
+            sent.append((family, "care_order_closed", "订单已关闭",
+                         f"{summary}超时未支付,订单已关闭。", "care_order", order.id,
+                         p["closed"]))
+        if status == "refunded":
+            sent.append((family, "care_order_unmatched", "暂无护工接单",
+                         f"很抱歉,{summary}暂无可接单的护工,费用将全额原路退回。",
+                         "care_order", order.id, to_local(order.refunded_at)))
+        if dispute is not None:
+            sent.append((worker, "care_dispute_opened", "用户申请了纠纷处理",
+                         f"{summary}已进入纠纷处理,平台将核实后处理,期间订单暂停。",
+                         "care_dispute", dispute.id, p["disputed"][0]))
+        if status == "resolved":
+            at, _, note = p["resolved"]
+            sent += [(family, "care_dispute_resolved", "纠纷已处理",
+                      f"{summary}的纠纷已处理:部分退款,将退款 "
+                      f"{fen_to_yuan(order.refunded_fen)} 元。处理说明:{note}",
+                      "care_dispute", dispute.id, at),
+                     (worker, "care_dispute_resolved", "纠纷已处理",
+                      f"{summary}的纠纷已处理:部分退款。处理说明:{note}", "care_dispute",
+                      dispute.id, at)]
+        for refund in refunds:
+            sent.append((family, "refund_succeeded", "退款成功",
+                         f"{summary}的 {fen_to_yuan(refund.amount_fen)} 元已原路退回。",
+                         "refund", refund.id, to_local(refund.succeeded_at)))
+        for user_id, kind, title, body, ref_type, ref_id, at in sent:
+            db.session.add(Notification(
+                user_id=user_id, kind=kind, title=title, body=body, ref_type=ref_type,
+                ref_id=ref_id, created_at=_utc(at), updated_at=_utc(at),
+                read_at=_utc(at + timedelta(hours=1)) if at < self.now - self.DAY else None))
+
+    def _rate(self):
+        """The caregiver's rating from their reviews, as the reviews service keeps it."""
+        from sqlalchemy import func
+
+        from app.care_reviews.models import CareReview
+
+        db.session.flush()
+        total, count = db.session.execute(select(
+            func.coalesce(func.sum(CareReview.stars), 0), func.count(CareReview.id)).where(
+            CareReview.caregiver_id == self.caregiver.id)).one()
+        if count:
+            self.caregiver.rating_count = int(count)
+            self.caregiver.rating_avg = int(total) / int(count)
+
+    def _settle(self):
+        """The weekly settlements that would have run since (Monday 02:00): each settles the
+        entries due by then, of orders not in dispute, into that week's batch."""
+        from app.care_orders.models import CareOrder
+        from app.earnings.models import EarningEntry, SettlementBatch
+
+        db.session.flush()
+        entries = db.session.scalars(select(EarningEntry).join(
+            CareOrder, CareOrder.id == EarningEntry.order_id).where(
+            EarningEntry.caregiver_id == self.caregiver.id, EarningEntry.status == "pending",
+            CareOrder.status != "disputed").order_by(EarningEntry.id)).all()
+        if not entries:
+            return
+        first = to_local(min(entry.due_at for entry in entries))
+        run = datetime.combine(first.date() - timedelta(days=first.weekday()), time(2),
+                               self.now.tzinfo)
+        while run <= self.now:
+            due = [e for e in entries if e.status == "pending" and to_local(e.due_at) <= run]
+            year, week, _ = run.isocalendar()
+            key = f"{year}-W{week:02d}"
+            if due and db.session.scalar(select(SettlementBatch.id).where(
+                    SettlementBatch.caregiver_id == self.caregiver.id,
+                    SettlementBatch.period_key == key)) is None:
+                batch = SettlementBatch(caregiver_id=self.caregiver.id, period_key=key,
+                                        entries=len(due), net_fen=sum(e.net_fen for e in due),
+                                        settled_at=_utc(run), created_at=_utc(run),
+                                        updated_at=_utc(run))
+                db.session.add(batch)
+                db.session.flush()
+                for entry in due:
+                    entry.settle(batch.id, _utc(run))
+                    entry.updated_at = _utc(run)
+            run += timedelta(days=7)
+
+    def tell_simulator(self):
+        """The WeChat Pay simulator learns the demo payments (and their refunds), so a refund
+        of a demo order (a cancel, a dispute) goes through it like any other. Its state lives
+        in Redis under sim:pay:* (app/wechat/simulator/pay.py)."""
+        if not current_app.config.get("WECHAT_SIMULATOR"):
+            return
+        from app.wechat.simulator import pay as simulator
+
+        notify_url = current_app.config.get("WECHATPAY_NOTIFY_URL") or \
+            "http://127.0.0.1/wechat/pay/notify"
+        for payment, refunds in self.paid:
+            paid_at = to_local(payment.paid_at).replace(microsecond=0).isoformat()
+            params = {"appid": simulator._appid(), "mchid": simulator._mchid(),
+                      "description": payment.description, "out_trade_no": payment.out_trade_no,
+                      "notify_url": notify_url, "amount_total": payment.amount_fen,
+                      "openid": payment.payer_openid,
+                      "time_expire": to_local(payment.expires_at).isoformat(),
+                      "attach": f"care_order:{payment.order_id}"}
+            simulator._store(simulator._tx_key(payment.out_trade_no), {
+                **params, "params": params, "trade_state": "REFUND" if refunds else "SUCCESS",
+                "prepay_id": payment.prepay_id,
+                "created_at": to_local(payment.created_at).isoformat(),
+                "transaction_id": payment.transaction_id, "success_time": paid_at,
+                "closed_at": None, "refunds": [r.out_refund_no for r in refunds],
+                "notifications": []})
+            connection = simulator._conn()
+            connection.set(f"sim:pay:txid:{payment.transaction_id}", payment.out_trade_no,
+                           ex=simulator.STATE_TTL)
+            connection.set(f"sim:pay:prepay:{payment.prepay_id}", payment.out_trade_no,
+                           ex=simulator.STATE_TTL)
+            for refund in refunds:
+                simulator._store(simulator._refund_key(refund.out_refund_no), {
+                    "out_refund_no": refund.out_refund_no, "refund": refund.amount_fen,
+                    "total": payment.amount_fen, "reason": refund.reason, "notify_url": None,
+                    "out_trade_no": payment.out_trade_no, "mchid": params["mchid"],
+                    "transaction_id": payment.transaction_id, "refund_id": refund.refund_id,
+                    "status": "SUCCESS",
+                    "create_time": to_local(refund.created_at).replace(microsecond=0).isoformat(),
+                    "success_time": to_local(refund.succeeded_at).replace(
+                        microsecond=0).isoformat(),
+                    "notifications": []})

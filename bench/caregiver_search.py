@@ -1,12 +1,20 @@
-"""Caregiver search at scale: 10,000 caregivers, 1,000,000 busy blocks, on MariaDB + Redis.
+"""Caregiver search at scale: 10,000 caregivers, 1,000,000 busy blocks of as many real care
+orders, on MariaDB + Redis.
 
 Generates (or reuses) a marketplace of --caregivers caregivers across the demo cities (users,
 skills, prices, districts, hospitals with coordinates, documents, weekly hours and their
-materialised day windows for the horizon) and --busy-blocks busy blocks (~100 per caregiver
-over the past 60 and the next 60 days, 2–72 h each, none overlapping within a caregiver), then
-starts the real server under gunicorn (4 workers x 4 threads gthread, as bench/hot_slot.py and
-production), waits until every worker answers from its in-process search index (loaded at
-boot; the database answers until then) and alternates short rounds of, at the same --clients concurrency:
+materialised day windows for the horizon), --families families (users with a patient each)
+and --busy-blocks care orders, ~100 per caregiver over the past 60 and the next 60 days, 2–72 h
+each on the half-hour grid, none overlapping within a caregiver. Every busy block is one of
+those orders' (ref_type "care_order", ref_id the order), exactly its window, as the app keeps
+it: past orders completed, one under way in service, future ones accepted (most), awaiting
+the caregiver's answer or unpaid; the money is the app's quote at the caregiver's price
+(app/care_orders/pricing.py). Payments, timelines and ledgers are not generated: search reads
+none of them. A database left by the bench before its busy blocks came from orders is
+regenerated. Then it starts the real server under gunicorn (4 workers x 4 threads gthread, as
+bench/hot_slot.py and production), waits until every worker answers from its in-process
+search index (loaded at boot; the database answers until then) and alternates short rounds
+of, at the same --clients concurrency:
 
   ping     GET /ping, the same server's no-op JSON endpoint;
   typical  city + care_type + sort=rating, page 1–3, varying cities: the list page;
@@ -16,8 +24,10 @@ boot; the database answers until then) and alternates short rounds of, at the sa
   cold-*   the same two kinds with every request a query string never sent before (an
            unused price floor below every price standard, a start minute, a point), so the
            result cache cannot answer: what a cache miss costs;
-  writes-worst  new worst-case searches while --writes-per-second busy blocks are committed
-           through the app (as care orders do): each worker patches its index per commit;
+  writes-worst  new worst-case searches while --writes-per-second care orders are placed
+           through the app (place_order, as booking does: the order and its busy block in one
+           commit; a refusal such as caregiver_busy is tried again elsewhere): each worker
+           patches its index per commit; the orders are removed after each round;
   hot-*    (reference, no target) 100 popular query strings per kind asked over and over:
            what the result cache gives.
 
@@ -37,8 +47,9 @@ exit status 1 unless all pass. --explain prints MariaDB's EXPLAIN of every state
 typical and one worst search run (also done when a latency target fails).
 
     .venv/bin/python bench/caregiver_search.py [--regenerate] [--database bench_caregivers]
-        [--caregivers 10000 --busy-blocks 1000000 --clients 16 --seconds 24 --rounds 4]
-        [--users 3000 --workers 4 --threads 4 --redis-db 9 --explain]
+        [--caregivers 10000 --busy-blocks 1000000 --families 3000 --clients 16]
+        [--seconds 24 --rounds 4 --users 3000 --workers 4 --threads 4 --redis-db 9]
+        [--explain] [--generate-only]
 
 Needs MariaDB at 127.0.0.1:3306 (root, no password; the database is created, and dropped
 and recreated by --regenerate or when its data does not match the arguments; never `test`)
@@ -46,6 +57,7 @@ and Redis at 127.0.0.1:6379 (--redis-db, flushed before the load). The load come
 separate processes on the same machine; on a busy machine the throughput figures are noise.
 """
 import argparse
+import collections
 import http.client
 import json
 import multiprocessing
@@ -56,7 +68,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -69,7 +81,21 @@ from bench.common import free_port, percentile, start_server  # noqa: E402
 
 SEARCH = "/api/v1/caregivers"
 BENCH_OPENID = "bench-cg-"
+FAMILY_OPENID = "bench-family-"
+ORDER_PREFIX = "BENCH"  # order numbers of generated care orders (the writer's are the app's)
 CHUNK = 5000
+ORDER_BATCH_CAREGIVERS = 500  # caregivers whose orders go in one round of inserts
+# what a future window's order is: mostly accepted, some still offered, a few unpaid
+FUTURE_STATUSES, FUTURE_WEIGHTS = ("accepted", "awaiting_acceptance", "pending_payment"), \
+    (85, 13, 2)
+PATIENT_NAMES = ("王秀兰", "李建国", "张桂英", "刘德明", "陈玉珍", "杨志强", "赵淑芬", "黄国庆",
+                 "周凤英", "吴永福", "徐秀珍", "孙立新")
+DEPARTMENTS = ("心血管内科", "神经内科", "普通外科", "骨科", "呼吸内科", "内分泌科", "肿瘤科")
+ORDER_NEEDS = ("术后第 2 天,需协助翻身、下床活动,注意切口。",
+               "脑梗死恢复期,右侧肢体无力,需协助进食、如厕。",
+               "糖尿病、高血压,餐前测血糖,按时提醒服药。",
+               "骨折术后卧床,需协助擦浴、更换体位,预防压疮。",
+               "肺部感染住院,需拍背排痰,夜间注意血氧。")
 # care-type mix (a caregiver offers 2–5 of them) and how often a status other than approved
 # occurs (suspended / pending / rejected rows must be filtered out by search)
 OTHER_STATUSES = (("suspended", 0.02), ("pending_review", 0.01), ("rejected", 0.01))
@@ -109,8 +135,9 @@ def weighted_patterns(rng):
 
 
 def generate(app, args, cursor):
-    """Everything but the busy blocks and day windows through SQLAlchemy Core (multi-row
-    INSERTs); those two (the million-row tables) through pymysql directly."""
+    """Everything but the care orders, their busy blocks and the day windows through
+    SQLAlchemy Core (multi-row INSERTs); those three (the million-row tables) through pymysql
+    directly."""
     from sqlalchemy import select
 
     from app.availability.models import WeeklyWindow
@@ -187,16 +214,18 @@ def generate(app, args, cursor):
         skills, districts, links, prices, documents, weekly = [], [], [], [], [], []
         for number, p in enumerate(people):
             cid = p["_id"] = caregiver_ids[p["user_id"]]
-            skills += [{"caregiver_id": cid, "skill_code": code}
-                       for code in rng.sample(skill_codes, rng.randint(1, 4))]
+            p["_skills"] = rng.sample(skill_codes, rng.randint(1, 4))
+            skills += [{"caregiver_id": cid, "skill_code": code} for code in p["_skills"]]
             districts += [{"caregiver_id": cid, "district_code": code}
                           for code in sorted({h.district_code for h in p["_hospitals"]})]
             links += [{"caregiver_id": cid, "hospital_id": h.id} for h in p["_hospitals"]]
+            p["_prices"] = {}
             for care_type in rng.sample(list(CARE_TYPES), rng.randint(2, 5)):
                 low, high = limits[care_type]
-                prices.append({"caregiver_id": cid, "care_type": care_type,
-                               "price_fen": (low + int((high - low) * rng.random() ** 2))
-                               // 100 * 100, "created_at": now, "updated_at": now})
+                price = (low + int((high - low) * rng.random() ** 2)) // 100 * 100
+                p["_prices"][care_type] = price
+                prices.append({"caregiver_id": cid, "care_type": care_type, "price_fen": price,
+                               "created_at": now, "updated_at": now})
             kinds = ["id_card", "health_certificate"] + (
                 ["nursing_certificate"] if rng.random() < 0.4 else [])
             for kind in kinds:
@@ -233,26 +262,184 @@ def generate(app, args, cursor):
     say(f"{timings['day_windows_rows']} day windows in {timings['day_windows']:.1f} s")
 
     mark = time.monotonic()
-    per = max(args.busy_blocks // args.caregivers, 1)
-    rows = []
-    base = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=60)
-    span = 120 * 24 * 60  # minutes
-    for p in people:
-        rows += busy_blocks(rng, p["_id"], per, base, span, now)
-    rows = rows[:args.busy_blocks]
-    fast_insert(cursor, "availability_busy_blocks",
-                ("caregiver_id", "start_at", "end_at", "ref_type", "ref_id", "created_at",
-                 "updated_at"), rows)
-    timings["busy_blocks"] = time.monotonic() - mark
-    timings["busy_blocks_rows"] = len(rows)
-    say(f"{len(rows)} busy blocks in {timings['busy_blocks']:.1f} s")
+    families = generate_families(app, args, now)
+    timings["families"] = time.monotonic() - mark
+    say(f"{len(families)} families with a patient each in {timings['families']:.1f} s")
+
+    mark = time.monotonic()
+    timings["orders_rows"] = write_orders(app, args, cursor, people, families, rng, now)
+    timings["orders"] = time.monotonic() - mark
+    say(f"{timings['orders_rows']} care orders and their busy blocks in "
+        f"{timings['orders']:.1f} s")
     timings["total"] = time.monotonic() - started
     return timings
 
 
-def busy_blocks(rng, caregiver_id, count, base, span, now):
-    """`count` blocks inside [base, base + span minutes): lengths 2–72 h (mostly short),
-    random gaps between them, so no two overlap."""
+def generate_families(app, args, now):
+    """--families users with one patient each, through SQLAlchemy Core (the column types
+    encrypt and the blind indexes are the app's). Returns [(user id, patient id, name)]."""
+    from sqlalchemy import select
+
+    from app.common.crypto import cipher
+    from app.common.identity import resident_id_check_char
+    from app.extensions import db
+    from app.patients.models import Patient
+    from app.users.models import User
+
+    rng = random.Random(20261125)
+    with app.app_context():
+        core_insert(User.__table__, [
+            {"openid": f"{FAMILY_OPENID}{i}", "status": "active", "token_version": 1,
+             "real_name_status": "verified", "created_at": now, "updated_at": now}
+            for i in range(args.families)])
+        user_ids = db.session.execute(select(User.id, User.openid).where(
+            User.openid.like(f"{FAMILY_OPENID}%"))).all()
+        patients = []
+        for user_id, openid in user_ids:
+            number = int(openid[len(FAMILY_OPENID):])
+            name = PATIENT_NAMES[number % len(PATIENT_NAMES)]
+            birth = date(1930 + number % 60, number % 12 + 1, number % 28 + 1)
+            first17 = f"110101{birth:%Y%m%d}{number % 1000:03d}"
+            id_number = first17 + resident_id_check_char(first17)
+            phone = f"139{number:08d}"
+            patients.append({
+                "user_id": user_id, "alive": True, "name_encrypted": name,
+                "id_type": "resident_id", "id_number_encrypted": id_number,
+                "id_number_index": cipher().blind_index(id_number, "id:resident_id"),
+                "gender": "male" if int(first17[-1]) % 2 else "female", "birthday": birth,
+                "phone_encrypted": phone, "phone_index": cipher().blind_index(phone, "phone"),
+                "is_insured": rng.random() < 0.6, "created_at": now, "updated_at": now})
+        core_insert(Patient.__table__, patients)
+        db.session.commit()
+        names = dict(db.session.execute(select(User.id, User.openid).where(
+            User.openid.like(f"{FAMILY_OPENID}%"))).all())
+        families = [(user_id, patient_id,
+                     PATIENT_NAMES[int(names[user_id][len(FAMILY_OPENID):]) % len(PATIENT_NAMES)])
+                    for patient_id, user_id in db.session.execute(select(
+                        Patient.id, Patient.user_id).where(Patient.user_id.in_(list(names))))]
+        db.session.remove()
+    return sorted(families)
+
+
+ORDER_COLUMNS = (
+    "id", "order_no", "user_id", "patient_id", "patient_name_encrypted", "caregiver_id",
+    "dispatch_mode", "care_type", "start_at", "end_at", "city_code", "hospital_id", "department",
+    "bed_encrypted", "latitude", "longitude", "skills", "needs_encrypted", "units",
+    "unit_price_fen", "base_fen", "night_fen", "urgent_fen", "discount_fen", "total_fen",
+    "refunded_fen", "status", "dispatch_count", "acceptance_deadline", "paid_at", "accepted_at",
+    "started_at", "ended_at", "completed_at", "completed_by", "created_at", "updated_at")
+BLOCK_COLUMNS = ("caregiver_id", "start_at", "end_at", "ref_type", "ref_id", "created_at",
+                 "updated_at")
+
+
+def write_orders(app, args, cursor, people, families, rng, now):
+    """~--busy-blocks / --caregivers care orders per caregiver (the windows `order_windows`
+    draws), each with the busy block the app keeps for it: exactly its window. Past windows are
+    completed, one under way is in service, future ones accepted (most), awaiting the
+    caregiver's answer or unpaid; the money is the app's own quote (pricing.quote) at the
+    caregiver's price as of when the order was placed. Encrypted columns reuse a few
+    ciphertexts made once with the app's cipher (encrypting a million values would take
+    longer than the rest). Written with pymysql executemany in batches of caregivers, foreign
+    key and unique checks off for the session (the ids are fresh and consistent by
+    construction)."""
+    from app.care_orders import pricing
+    from app.common.crypto import cipher
+
+    with app.app_context():
+        policy = pricing.care_policy()
+        accept = timedelta(minutes=int(policy["accept_minutes"]))
+        encrypt = cipher().encrypt
+        names = {name: encrypt(name) for name in PATIENT_NAMES}
+        beds = [encrypt(f"{ward} 病区 {bed} 床") for ward in (3, 6, 9) for bed in (2, 12, 27)]
+        needs = [encrypt(text) for text in ORDER_NEEDS]
+    quotes = {}
+
+    def priced(care_type, start, end, created, price):
+        # the quote depends on the window's length, the urgency and the price only (bench
+        # caregivers take no night surcharge), so one call serves every such order
+        key = (care_type, end - start, start - created < timedelta(
+            hours=policy["urgent_hours"]), price)
+        if key not in quotes:
+            quotes[key] = pricing.quote(
+                care_type=care_type, start=start.replace(tzinfo=timezone.utc),
+                end=end.replace(tzinfo=timezone.utc),
+                now=created.replace(tzinfo=timezone.utc), unit_price_fen=price,
+                night_surcharge_fen=0, policy=policy)
+        return quotes[key]
+
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM care_orders")
+    next_id = cursor.fetchone()[0] + 1
+    cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+    per = max(args.busy_blocks // args.caregivers, 1)
+    base = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=60)
+    span = 120 * 24 * 60  # minutes
+    written = 0
+    for offset in range(0, len(people), ORDER_BATCH_CAREGIVERS):
+        orders, blocks = [], []
+        for p in people[offset:offset + ORDER_BATCH_CAREGIVERS]:
+            windows = order_windows(rng, per, base, span)[:args.busy_blocks - written]
+            written += len(windows)
+            types = [t for t in ("full_day", "day_shift", "night_shift", "hourly", "escort")
+                     if t in p["_prices"]]
+            # a long window is booked by the day or shift when the caregiver prices one
+            long_types = [t for t in types if t in ("full_day", "day_shift", "night_shift")]
+            for start, end in windows:
+                order_id, next_id = next_id, next_id + 1
+                care_type = rng.choice(
+                    long_types if end - start > timedelta(hours=12) and long_types else
+                    [t for t in types if t != "escort" or end - start <= timedelta(hours=12)])
+                hospital = rng.choice(p["_hospitals"])
+                user_id, patient_id, name = rng.choice(families)
+                paid = accepted = started = ended = completed = deadline = None
+                if start > now:
+                    status = rng.choices(FUTURE_STATUSES, FUTURE_WEIGHTS)[0]
+                    if status == "accepted":
+                        created = min(start - timedelta(hours=rng.randint(24, 168)),
+                                      now - timedelta(minutes=rng.randint(10, 600)))
+                    else:
+                        created = now - timedelta(minutes=rng.randint(2, 25))
+                else:
+                    status = "completed" if end <= now else "in_service"
+                    created = start - timedelta(hours=rng.randint(24, 168))
+                if status != "pending_payment":
+                    paid = created + timedelta(minutes=rng.randint(1, 5))
+                    if status == "awaiting_acceptance":
+                        deadline = min(paid + accept, start)
+                    else:
+                        accepted = paid + timedelta(minutes=rng.randint(3, 30))
+                if status in ("in_service", "completed"):
+                    started = start - timedelta(minutes=rng.randint(0, 15))
+                if status == "completed":
+                    ended = end
+                    completed = min(end + timedelta(hours=rng.randint(1, 24)), now)
+                quote = priced(care_type, start, end, created, p["_prices"][care_type])
+                orders.append((
+                    order_id, f"{ORDER_PREFIX}{order_id:09d}", user_id, patient_id, names[name],
+                    p["_id"], "chosen", care_type, start, end, p["city_code"], hospital.id,
+                    rng.choice(DEPARTMENTS), rng.choice(beds), hospital.latitude,
+                    hospital.longitude, json.dumps(p["_skills"][:1]), rng.choice(needs),
+                    quote.units, quote.unit_price_fen, quote.base_fen, quote.night_fen,
+                    quote.urgent_fen, quote.discount_fen, quote.total_fen, 0, status,
+                    0 if paid is None else 1, deadline, paid, accepted, started, ended,
+                    completed, "family" if completed else None, created,
+                    max(t for t in (created, paid, accepted, started, ended, completed) if t)))
+                blocks.append((p["_id"], start, end, "care_order", order_id, created, created))
+        fast_insert(cursor, "care_orders", ORDER_COLUMNS, orders)
+        fast_insert(cursor, "availability_busy_blocks", BLOCK_COLUMNS, blocks)
+        if written >= args.busy_blocks:
+            break
+    cursor.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
+    # the profiles' order counts follow the orders (ratings stay drawn: no reviews here)
+    cursor.execute("UPDATE caregivers c JOIN (SELECT caregiver_id, COUNT(*) AS n FROM care_orders "
+                   "WHERE status = 'completed' GROUP BY caregiver_id) done "
+                   "ON done.caregiver_id = c.id SET c.completed_orders = done.n, "
+                   "c.rating_count = LEAST(c.rating_count, done.n)")
+    return written
+
+
+def order_windows(rng, count, base, span):
+    """`count` windows inside [base, base + span minutes): lengths 2–72 h (mostly short),
+    random gaps between them, so no two overlap; on the half-hour grid."""
     lengths = []
     for _ in range(count):
         draw = rng.random()
@@ -265,14 +452,13 @@ def busy_blocks(rng, caregiver_id, count, base, span, now):
     free = span - sum(lengths)
     weights = [rng.random() for _ in range(count + 1)]
     scale = free / sum(weights)
-    rows, cursor = [], 0
+    windows, cursor = [], 0
     for length, weight in zip(lengths, weights):
         cursor += int(weight * scale) // 30 * 30
         start = base + timedelta(minutes=cursor)
         cursor += length
-        rows.append((caregiver_id, start, base + timedelta(minutes=cursor), "care_order",
-                     None, now, now))
-    return rows
+        windows.append((start, base + timedelta(minutes=cursor)))
+    return windows
 
 
 def write_day_windows(app, cursor):
@@ -307,17 +493,31 @@ def write_day_windows(app, cursor):
 
 def existing_data(cursor, database, args):
     """What a previous run left: None when it does not match (regenerate), else whether the
-    day windows still cover today's horizon."""
+    day windows still cover today's horizon. A database of the bench before its busy blocks
+    came from care orders (blocks without an order) does not match."""
     cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s "
-                   "AND table_name = 'availability_busy_blocks'", (database,))
-    if not cursor.fetchone()[0]:
+                   "AND table_name IN ('availability_busy_blocks', 'care_orders')", (database,))
+    if cursor.fetchone()[0] != 2:
         return None
     cursor.execute(f"USE `{database}`")
     cursor.execute("SELECT COUNT(*) FROM caregivers")
     caregivers = cursor.fetchone()[0]
     cursor.execute("SELECT COUNT(*) FROM availability_busy_blocks")
     blocks = cursor.fetchone()[0]
-    if caregivers != args.caregivers or blocks != args.busy_blocks:
+    cursor.execute("SELECT COUNT(*) FROM care_orders WHERE order_no LIKE %s",
+                   (f"{ORDER_PREFIX}%",))
+    orders = cursor.fetchone()[0]
+    cursor.execute("SELECT COUNT(*) FROM users WHERE openid LIKE %s", (f"{FAMILY_OPENID}%",))
+    families = cursor.fetchone()[0]
+    if (caregivers, blocks, orders, families) != (args.caregivers, args.busy_blocks,
+                                                  args.busy_blocks, args.families):
+        return None
+    # every block is its order's window
+    cursor.execute("SELECT COUNT(*) FROM availability_busy_blocks b JOIN care_orders o "
+                   "ON b.ref_type = 'care_order' AND o.id = b.ref_id "
+                   "AND o.caregiver_id = b.caregiver_id AND o.start_at = b.start_at "
+                   "AND o.end_at = b.end_at")
+    if cursor.fetchone()[0] != blocks:
         return None
     cursor.execute("SELECT MIN(day), MAX(day) FROM availability_day_windows")
     return cursor.fetchone()
@@ -421,50 +621,138 @@ def wait_for_index(port, queries, clients, limit_seconds=300.0):
 
 
 class BusyWriter(threading.Thread):
-    """Commits `per_second` busy blocks (one per transaction, random listed caregivers, a few
-    hours in the next days) through the app, as care orders will: each commit records its
-    caregiver in the change log and the workers patch their index."""
+    """Places `per_second` real care orders through the app (`place_order`, as the booking
+    endpoint does: the caregiver's row locked, the order and its busy block in one commit),
+    each by a generated family for a listed caregiver, 全天 or 钟点, in a window of the next
+    14 days on the half-hour grid inside the caregiver's weekly hours. Each commit records the
+    caregiver in the change log and the workers patch their index. A refusal (the caregiver
+    is busy then, does not work nights, …) counts as an attempt and another caregiver and
+    window are tried. `finish` removes what it placed, so the data can be reused."""
+
+    TRIES_PER_ORDER = 20
 
     def __init__(self, app, per_second: float):
         super().__init__(daemon=True)
         self.app, self.interval = app, 1.0 / per_second
         self.stop = threading.Event()
-        self.written = 0
+        self.written = self.attempts = 0
+        self.reasons = collections.Counter()
+        self.placed = []
 
-    def run(self):
+    def _world(self):
+        """Listed caregivers who price 全天 or 钟点 (id → their types, hospitals, weekly
+        hours), and the families (user id, patient id)."""
         from sqlalchemy import select
 
-        from app.availability.services import add_busy_block
-        from app.caregivers.models import Caregiver
-        from app.common.time import LOCAL_TZ
+        from app.availability.models import WeeklyWindow
+        from app.caregivers.models import Caregiver, CaregiverHospital, CaregiverPrice
         from app.extensions import db
+        from app.patients.models import Patient
+        from app.users.models import User
+
+        listed = dict(db.session.execute(select(Caregiver.id, Caregiver.night_service).join(
+            User, User.id == Caregiver.user_id).where(Caregiver.status == "approved",
+                                                      User.status == "active")).all())
+        caregivers = {}
+        for cid, care_type in db.session.execute(select(
+                CaregiverPrice.caregiver_id, CaregiverPrice.care_type).where(
+                CaregiverPrice.care_type.in_(("full_day", "hourly")))):
+            if cid in listed:
+                caregivers.setdefault(cid, {"types": [], "hospitals": [], "weekly": {},
+                                            "nights": listed[cid]})["types"].append(care_type)
+        for cid, hospital_id in db.session.execute(select(CaregiverHospital.caregiver_id,
+                                                          CaregiverHospital.hospital_id)):
+            if cid in caregivers:
+                caregivers[cid]["hospitals"].append(hospital_id)
+        for cid, weekday, low, high in db.session.execute(select(
+                WeeklyWindow.caregiver_id, WeeklyWindow.weekday, WeeklyWindow.start_minute,
+                WeeklyWindow.end_minute)):
+            if cid in caregivers:
+                caregivers[cid]["weekly"].setdefault(weekday, []).append((low, high))
+        families = db.session.execute(select(Patient.user_id, Patient.id).join(
+            User, User.id == Patient.user_id).where(User.openid.like(f"{FAMILY_OPENID}%"))
+        ).all()
+        db.session.remove()
+        return ({cid: c for cid, c in caregivers.items() if c["hospitals"]},
+                [tuple(row) for row in families])
+
+    def _body(self, rng, ids, caregivers, families, midnight):
+        """One booking as the mini-program sends it, for a caregiver's working time as their
+        profile shows it: 全天 (a day from 08:00, when they work round the clock) or 钟点
+        (2–8 h inside one of a working day's windows, by day unless they take nights), at one
+        of their hospitals. Whether they are free is for place_order to say."""
+        cid = rng.choice(ids)
+        caregiver = caregivers[cid]
+        weekly = caregiver["weekly"]
+        days = [midnight + timedelta(days=n) for n in range(1, 15)]
+        whole = [d for d in days if d.weekday() in weekly and d + timedelta(days=1) in days
+                 and (0, 1440) in weekly[d.weekday()]
+                 and (0, 1440) in weekly.get((d.weekday() + 1) % 7, ())]
+        care_type = rng.choice(caregiver["types"])
+        if care_type == "full_day" and whole:
+            start = rng.choice(whole) + timedelta(hours=8)
+            end = start + timedelta(hours=24)
+        else:
+            care_type = "hourly" if "hourly" in caregiver["types"] else care_type
+            day = rng.choice([d for d in days if d.weekday() in weekly] or days)
+            low, high = rng.choice(weekly.get(day.weekday()) or [(480, 1080)])
+            if not caregiver["nights"]:
+                low, high = max(low, 360), min(high, 1320)
+                low, high = (low, high) if low < high else (480, 1080)
+            length = min(rng.randint(2, 8) * 60, high - low)
+            start = day + timedelta(minutes=low + 30 * rng.randint(0, (high - low - length) // 30))
+            end = start + timedelta(minutes=length)
+        user_id, patient_id = rng.choice(families)
+        return user_id, {"caregiver_id": cid, "care_type": care_type, "start": start,
+                         "end": end, "patient_id": patient_id,
+                         "hospital_id": rng.choice(caregiver["hospitals"]),
+                         "department": rng.choice(DEPARTMENTS), "bed": "6 病区 12 床",
+                         "needs": rng.choice(ORDER_NEEDS)}
+
+    def run(self):
+        from app.care_orders.services import place_order
+        from app.common.time import LOCAL_TZ
+        from app.errors import AppError
+        from app.extensions import db
+        from app.users.models import User
 
         rng = random.Random(3)
         with self.app.app_context():
-            ids = db.session.scalars(select(Caregiver.id).where(
-                Caregiver.status == "approved")).all()
-            db.session.remove()
+            caregivers, families = self._world()
+            ids = sorted(caregivers)
             midnight = datetime.now(LOCAL_TZ).replace(hour=0, minute=0, second=0,
                                                       microsecond=0)
             while not self.stop.wait(self.interval):
-                start = midnight + timedelta(days=rng.randint(1, 14),
-                                             minutes=30 * rng.randrange(48))
-                add_busy_block(rng.choice(ids), start, start + timedelta(hours=rng.randint(2, 8)),
-                               ref_type="bench", ref_id=None)
-                db.session.commit()
-                db.session.remove()
-                self.written += 1
+                for _ in range(self.TRIES_PER_ORDER):
+                    user_id, body = self._body(rng, ids, caregivers, families, midnight)
+                    self.attempts += 1
+                    try:
+                        self.placed.append(place_order(db.session.get(User, user_id), **body))
+                    except AppError as refused:  # busy, off duty, no nights …: another one
+                        db.session.rollback()
+                        self.reasons[refused.code] += 1
+                        continue
+                    finally:
+                        db.session.remove()
+                    self.written += 1
+                    break
 
     def finish(self):
         from sqlalchemy import delete
 
         from app.availability.models import BusyBlock
+        from app.care_orders.models import CareOrder, CareOrderEvent
         from app.extensions import db
 
         self.stop.set()
         self.join()
         with self.app.app_context():
-            db.session.execute(delete(BusyBlock).where(BusyBlock.ref_type == "bench"))
+            for offset in range(0, len(self.placed), 1000):
+                ids = self.placed[offset:offset + 1000]
+                db.session.execute(delete(BusyBlock).where(BusyBlock.ref_type == "care_order",
+                                                           BusyBlock.ref_id.in_(ids)))
+                db.session.execute(delete(CareOrderEvent).where(CareOrderEvent.order_id.in_(ids)))
+                db.session.execute(delete(CareOrder).where(CareOrder.id.in_(ids)))
             db.session.commit()
             db.session.remove()
 
@@ -626,7 +914,8 @@ def run_load(args, env, app, instance):
     per_round = args.seconds / args.rounds
     runs = {kind: [] for kind in ("ping", "typical", "worst", "cold-typical", "cold-worst",
                                   "writes-worst", "hot-typical", "hot-worst")}
-    writes = {"written": 0, "seconds": 0.0}
+    writes = {"written": 0, "seconds": 0.0, "attempts": 0, "refused": 0,
+              "reasons": collections.Counter()}
     # popular pages: 100 query strings per kind asked again and again (what the cache is for)
     hot = {"typical": [f"{SEARCH}?{urlencode(q)}" for q in (
                {"city_code": city, "care_type": care_type, "sort": "rating", "page": page}
@@ -654,7 +943,7 @@ def run_load(args, env, app, instance):
                 cold = [(f"c{kind[0]}{number}-{i:06d}", path, True)
                         for i, path in enumerate(queries.cold(kind, 20000))]
                 runs[f"cold-{kind}"].append(load(port, cold, args.clients, per_round / 2))
-            # new worst-case searches while busy blocks are committed (the index is patched)
+            # new worst-case searches while care orders are placed (the index is patched)
             writer = BusyWriter(app, args.writes_per_second)
             writer.start()
             mark = time.monotonic()
@@ -664,6 +953,9 @@ def run_load(args, env, app, instance):
             writes["seconds"] += time.monotonic() - mark
             writer.finish()
             writes["written"] += writer.written
+            writes["attempts"] += writer.attempts
+            writes["refused"] += writer.attempts - writer.written
+            writes["reasons"].update(writer.reasons)
             for kind in ("typical", "worst"):
                 popular = [(f"h{kind[0]}{number}-{i:07d}", hot[kind][i % len(hot[kind])], True)
                            for i in range(200000)]
@@ -758,7 +1050,11 @@ def main():
     parser.add_argument("--regenerate", action="store_true",
                         help="drop and regenerate the data even if it matches")
     parser.add_argument("--caregivers", type=int, default=10000)
-    parser.add_argument("--busy-blocks", type=int, default=1000000)
+    parser.add_argument("--busy-blocks", type=int, default=1000000,
+                        help="care orders generated, each holding its caregiver's time with one "
+                             "busy block")
+    parser.add_argument("--families", type=int, default=3000,
+                        help="generated users (one patient each) who placed the care orders")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=24,
                         help="load time per kind over all rounds (cold and hot rounds take half)")
@@ -769,7 +1065,8 @@ def main():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--writes-per-second", type=float, default=5.0,
-                        help="busy blocks committed per second during the writes-worst rounds")
+                        help="care orders placed per second (through the app's place_order) "
+                             "during the writes-worst rounds")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--generate-only", action="store_true")
     args = parser.parse_args()
@@ -802,13 +1099,14 @@ def main():
         upgrade()
         horizon = horizon_days()
     if reuse is None:
-        say(f"generating {args.caregivers} caregivers and {args.busy_blocks} busy blocks in "
-            f"`{database}`")
+        say(f"generating {args.caregivers} caregivers and {args.busy_blocks} care orders with "
+            f"their busy blocks in `{database}`")
         timings = generate(app, args, cursor)
         generated = (f"generated in {timings['total']:.1f} s (caregivers and the rest "
                      f"{timings['caregivers']:.1f} s, {timings['day_windows_rows']} day windows "
-                     f"{timings['day_windows']:.1f} s, {timings['busy_blocks_rows']} busy blocks "
-                     f"{timings['busy_blocks']:.1f} s)")
+                     f"{timings['day_windows']:.1f} s, {args.families} families "
+                     f"{timings['families']:.1f} s, {timings['orders_rows']} care orders and "
+                     f"as many busy blocks {timings['orders']:.1f} s)")
     else:
         first, last = reuse
         today = local_today()
@@ -820,7 +1118,7 @@ def main():
         else:
             generated = f"reused `{database}` (--regenerate to rebuild it)"
     cursor.execute("ANALYZE TABLE caregivers, caregiver_skills, caregiver_prices, "
-                   "availability_day_windows, availability_busy_blocks")
+                   "availability_day_windows, availability_busy_blocks, care_orders")
     cursor.fetchall()
     say(generated)
     if args.generate_only:
@@ -835,7 +1133,8 @@ def main():
     started = time.monotonic()
     results, users = run_load(args, env, app, instance)
     print(f"Caregiver search: {args.caregivers} caregivers ({listed} listed), "
-          f"{args.busy_blocks} busy blocks, gunicorn {args.workers}x{args.threads} gthread on "
+          f"{args.busy_blocks} busy blocks of as many care orders, gunicorn "
+          f"{args.workers}x{args.threads} gthread on "
           f"MariaDB + Redis, {os.cpu_count()} cores (load generator on the same machine), "
           f"{args.clients} clients; {time.monotonic() - started:.0f} s of load")
     print(f"data: {generated}")
@@ -846,8 +1145,10 @@ def main():
     print(f"index: every worker answered from it {users['ready_seconds']:.0f} s after the "
           f"warm-up; loads: " + "; ".join(users["index_loads"][:args.workers]))
     writes = users["writes"]
-    print(f"writes-worst: {writes['written']} busy blocks committed in {writes['seconds']:.0f} s "
-          f"({writes['written'] / max(writes['seconds'], 1e-9):.1f}/s) while searching")
+    print(f"writes-worst: {writes['written']} care orders placed (each with its busy block) in "
+          f"{writes['seconds']:.0f} s ({writes['written'] / max(writes['seconds'], 1e-9):.1f}/s) "
+          f"while searching; {writes['refused']} of {writes['attempts']} attempts refused "
+          f"({', '.join(f'{code} {n}' for code, n in writes['reasons'].most_common()) or 'none'})")
     print(f"\n{'load':<14}{'requests':>9}{'req/s':>9}{'÷ping':>7}{'srv p50':>9}{'srv p95':>9}"
           f"{'cli p50':>9}{'cli p95':>9}  answers")
     for kind, result in results.items():
