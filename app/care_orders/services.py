@@ -126,7 +126,9 @@ def _naive_utc(value: datetime) -> datetime:
 
 
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
+    """A stored naive-UTC time as local time, in whole seconds (MariaDB keeps none; SQLite
+    would, and the answer should not depend on the backend)."""
+    return value.replace(tzinfo=timezone.utc, microsecond=0).astimezone(LOCAL_TZ)
 
 
 def fen_to_yuan(fen: int) -> str:
