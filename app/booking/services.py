@@ -180,23 +180,9 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
 
 
 def _with_payment(actor, registration_id: int) -> dict:
-    """Prepay at once for the client's convenience; if WeChat is unreachable the order stands
-    and the client asks again through POST /payments/prepay."""
-    from app.payments.protocol import OrderNotPayable
-    from app.wechat.errors import PayApiError, PayUnavailable
-
-    result = {"registration": None, "payment": None, "pay_params": None}
-    try:
-        paid = payment_services.prepay(actor, order_type=ORDER_TYPE, order_id=registration_id)
-        result.update(payment=paid["payment"], pay_params=paid["pay_params"])
-    except (PayUnavailable, PayApiError) as exc:
-        db.session.rollback()
-        log.warning("registration %s: prepay failed (%s); client may retry", registration_id,
-                    exc.code)
-    except OrderNotPayable:  # closed or cancelled in the moment since its commit: it says so
-        db.session.rollback()
-    result["registration"] = db.session.get(Registration, registration_id)
-    return result
+    paid = payment_services.prepay_if_possible(actor, order_type=ORDER_TYPE,
+                                               order_id=registration_id)
+    return {**paid, "registration": db.session.get(Registration, registration_id)}
 
 
 def _invalidate_counts(department_id, work_date):

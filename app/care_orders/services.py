@@ -379,22 +379,8 @@ def place_order(actor, now: datetime | None = None, **body) -> int:
 
 
 def _with_payment(actor, order_id: int) -> dict:
-    """Prepay at once for the client's convenience; if WeChat is unreachable the order stands
-    and the client asks again through POST /payments/prepay."""
-    from app.payments.protocol import OrderNotPayable
-    from app.wechat.errors import PayApiError, PayUnavailable
-
-    result = {"order": None, "payment": None, "pay_params": None}
-    try:
-        paid = payment_services.prepay(actor, order_type=ORDER_TYPE, order_id=order_id)
-        result.update(payment=paid["payment"], pay_params=paid["pay_params"])
-    except (PayUnavailable, PayApiError) as exc:
-        db.session.rollback()
-        log.warning("care order %s: prepay failed (%s); client may retry", order_id, exc.code)
-    except OrderNotPayable:
-        db.session.rollback()
-    result["order"] = order_view(db.session.get(CareOrder, order_id), "family")
-    return result
+    paid = payment_services.prepay_if_possible(actor, order_type=ORDER_TYPE, order_id=order_id)
+    return {**paid, "order": order_view(db.session.get(CareOrder, order_id), "family")}
 
 
 # ---- locks -------------------------------------------------------------------------------------

@@ -187,6 +187,22 @@ def prepay(actor, *, order_type: str, order_id: int) -> dict:
     return {"payment": payment, "pay_params": wxpay.request_payment_params(prepay_id)}
 
 
+def prepay_if_possible(actor, *, order_type: str, order_id: int) -> dict:
+    """Prepay right after an order is placed, for the client's convenience: {"payment",
+    "pay_params"}, both None when WeChat is unreachable (the order stands; the client asks
+    again through POST /payments/prepay) or the order closed in the moment since its commit
+    (it says so itself)."""
+    try:
+        return prepay(actor, order_type=order_type, order_id=order_id)
+    except (PayUnavailable, PayApiError) as exc:
+        db.session.rollback()
+        log.warning("%s %s: prepay failed (%s); client may retry", order_type, order_id,
+                    exc.code)
+    except OrderNotPayable:
+        db.session.rollback()
+    return {"payment": None, "pay_params": None}
+
+
 def payment_of(actor, *, payment_id: int) -> Payment:
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.user_id != actor.id:
