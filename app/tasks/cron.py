@@ -10,6 +10,7 @@ from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_
                                sweep_unpaid_registrations)
 from app.tasks.care_orders import sweep_care_orders
 from app.tasks.caregivers import check_qualification_expiry
+from app.tasks.earnings import settle_earnings
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
 
@@ -42,3 +43,4 @@ _every(send_visit_reminders, cron="0 10 * * *")
 _every(mark_no_shows, cron="55 15 * * *")
 _every(check_qualification_expiry, cron="30 1 * * *")  # 09:30 Shanghai
 _every(roll_forward_day_windows, cron="5 16 * * *")  # 00:05 Shanghai: the new horizon day
+_every(settle_earnings, cron="0 18 * * 0")  # Monday 02:00 Shanghai: the weekly settlement
