@@ -13,8 +13,11 @@ from tests.care_orders.conftest import (API, CAREGIVER_API, book, order_body, or
                                         run_jobs, set_order)
 
 STATES = ["pending_payment", "awaiting_acceptance", "accepted", "in_service",
-          "awaiting_confirmation", "completed", "closed", "cancelled", "refunded"]
-ACTIONS = ["prepay", "cancel", "accept", "reject", "start", "record", "end", "confirm"]
+          "awaiting_confirmation", "completed", "closed", "cancelled", "refunded", "disputed",
+          "resolved"]
+ACTIONS = ["prepay", "cancel", "accept", "reject", "start", "record", "end", "confirm",
+           "review", "dispute", "resolve"]
+DISPUTE = {"text": "护工未按约定时间到岗,服务期间多次离开病房。", "evidence_file_ids": []}
 # (state, action) → the status after it; anything missing must be refused
 LEGAL = {
     ("pending_payment", "prepay"): "pending_payment",  # asking again reuses the open prepay
@@ -28,13 +31,28 @@ LEGAL = {
     ("awaiting_confirmation", "record"): "awaiting_confirmation",
     ("in_service", "end"): "awaiting_confirmation",
     ("awaiting_confirmation", "confirm"): "completed",
+    ("completed", "review"): "completed",
+    **{(state, "dispute"): "disputed" for state in (
+        "awaiting_acceptance", "accepted", "in_service", "awaiting_confirmation", "completed")},
+    ("disputed", "resolve"): "resolved",
 }
 PATH = ["awaiting_acceptance", "accepted", "in_service", "awaiting_confirmation", "completed"]
 
 
-def drive(app, client, world, family, caregiver, state):
+def drive(app, client, world, family, caregiver, state, operator):
     """An order of `family` with `caregiver`, brought to `state` through the API (the
     booked start is moved to 10 minutes from now so that check-in is open)."""
+    if state in ("disputed", "resolved"):  # a dispute opened while the service runs
+        order_id = drive(app, client, world, family, caregiver, "in_service", operator)
+        assert client.post(f"{API}/{order_id}/dispute", json=DISPUTE,
+                           headers=family["headers"]).status_code == 201
+        if state == "resolved":
+            response = client.post(
+                f"/api/v1/staff/care-orders/{order_id}/dispute/resolve",
+                json={"outcome": "no_refund", "note": "双方确认已调解"},
+                headers=operator["headers"])
+            assert response.status_code == 200, response.get_json()
+        return order_id
     created = book(client, family, order_body(world, family, caregiver, days_ahead=2,
                                               hours=24))
     assert created.status_code == 201, created.get_json()
@@ -71,7 +89,16 @@ def drive(app, client, world, family, caregiver, state):
     return order_id
 
 
-def act(client, order_id, action, family, caregiver):
+def act(client, order_id, action, family, caregiver, operator):
+    if action == "review":
+        return client.post(f"{API}/{order_id}/review", json={"stars": 5, "tags": ["punctual"]},
+                           headers=family["headers"])
+    if action == "dispute":
+        return client.post(f"{API}/{order_id}/dispute", json=DISPUTE, headers=family["headers"])
+    if action == "resolve":
+        return client.post(f"/api/v1/staff/care-orders/{order_id}/dispute/resolve",
+                           json={"outcome": "full_refund", "note": "全额退款处理"},
+                           headers=operator["headers"])
     if action == "prepay":
         return client.post("/api/v1/payments/prepay", json={"order_type": "care_order",
                                                             "order_id": order_id},
@@ -92,6 +119,8 @@ def snapshot(app, order_id):
     from app.availability.models import BusyBlock
     from app.care_orders.models import (CareAssignment, CareOrder, CareOrderEvent,
                                         CareServiceRecord)
+    from app.care_disputes.models import CareDispute
+    from app.care_reviews.models import CareReview
     from app.earnings.models import EarningEntry
     from app.payments.models import Payment, Refund
 
@@ -117,27 +146,34 @@ def snapshot(app, order_id):
             "payment": (payment.status, payment.refunded_fen) if payment else None,
             "refunds": count(Refund, Refund.payment_id == (payment.id if payment else 0)),
             "ledger": count(EarningEntry, EarningEntry.order_id == order_id),
+            "reviews": count(CareReview, CareReview.order_id == order_id),
+            "disputes": sorted((d.status, d.outcome) for d in db.session.scalars(
+                select(CareDispute).where(CareDispute.order_id == order_id))),
         }
         db.session.remove()
     return state
 
 
 @pytest.mark.parametrize("state", STATES)
-def test_every_action_in_every_state(app, client, care_world, state):
+def test_every_action_in_every_state(app, client, care_world, staff_factory, state):
     family = care_world["family"]()
+    operator = staff_factory("operator")
     for action in ACTIONS:
         caregiver = care_world["caregiver"]()
-        order_id = drive(app, client, care_world, family, caregiver, state)
+        order_id = drive(app, client, care_world, family, caregiver, state, operator)
         assert order_row(app, order_id)["status"] == state
         before = snapshot(app, order_id)
-        response = act(client, order_id, action, family, caregiver)
+        response = act(client, order_id, action, family, caregiver, operator)
         expected = LEGAL.get((state, action))
         if expected is None:
             assert response.status_code in (404, 409), (state, action, response.get_json())
             error = response.get_json()["error"]
             assert error["code"] in ("invalid_state_transition", "care_order_not_found",
                                      "cancel_not_allowed", "order_not_payable",
-                                     "order_already_paid", "payment_expired"), (state, action, error)
+                                     "order_already_paid", "payment_expired",
+                                     "order_not_completed", "dispute_not_allowed",
+                                     "dispute_exists", "dispute_not_found",
+                                     "dispute_already_resolved"), (state, action, error)
             assert error["message"] and not error["message"].isascii()
             assert snapshot(app, order_id) == before, (state, action)
         else:
@@ -150,5 +186,4 @@ def test_every_action_in_every_state(app, client, care_world, state):
 def test_the_table_covers_every_status_the_model_knows():
     from app.care_orders.models import STATUS_NAMES
 
-    # disputed / resolved are driven by the dispute tests (tests/care_disputes)
-    assert set(STATUS_NAMES) == set(STATES) | {"disputed", "resolved"}
+    assert set(STATUS_NAMES) == set(STATES)
