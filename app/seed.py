@@ -1203,7 +1203,7 @@ class _DemoCareOrders:
 
     def _notify(self, order, p, assignment, dispute, refunds):
         """What the latest steps of the order told each side (older messages read)."""
-        from app.care_orders.services import fen_to_yuan, order_summary
+        from app.care_orders.core import fen_to_yuan, order_summary
         from app.notifications.models import Notification
 
         family, worker = self.family.id, self.caregiver.user_id

@@ -20,10 +20,10 @@ from sqlalchemy import case, func, select
 from app.availability.services import add_busy_block
 from app.care_disputes.models import DISPUTE_STATUSES, OPENED_BY, OUTCOMES, CareDispute
 from app.care_orders import pricing
+from app.care_orders.core import (BUSY_REF, CareOrderNotFound, current_assignment, fen_to_yuan,
+                                  lock_order, order_summary, record_event, refund_part,
+                                  release_time)
 from app.care_orders.models import DISPUTABLE_STATUSES, STATUS_NAMES, CareOrder, CareOrderEvent
-from app.care_orders.services import (BUSY_REF, CareOrderNotFound, current_assignment,
-                                      fen_to_yuan, lock_order, order_summary, record_event,
-                                      refund_part, release_time)
 from app.caregivers.models import CARE_TYPES, Caregiver
 from app.caregivers.ownership import own_caregiver
 from app.common.deadlock import retry_deadlock

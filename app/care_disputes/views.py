@@ -5,7 +5,7 @@ from app.care_disputes import services
 from app.care_disputes.schemas import (DisputeCreateSchema, DisputeSchema, ResolveSchema,
                                        StaffDisputeQuerySchema, StaffDisputeRowSchema,
                                        StaffDisputeSchema)
-from app.care_orders.services import CareOrderNotFound
+from app.care_orders.core import CareOrderNotFound
 from app.caregivers.ownership import CaregiverNotFound
 from app.common.api import Blueprint
 from app.common.auth import current_staff, current_user, login_required, staff_required

@@ -21,6 +21,8 @@ from sqlalchemy import and_, func, select
 
 from app.availability.services import busy_caregiver_ids, working_during_clause
 from app.care_orders import pricing
+from app.care_orders.core import (caregiver_quote, is_free, lock_order, offer, order_summary,
+                                  record_event, refund_part, withdraw_offer)
 from app.care_orders.models import CareAssignment, CareOrder
 from app.caregivers.models import (Caregiver, CaregiverHospital, CaregiverPrice,
                                    CaregiverSkill)
@@ -50,8 +52,6 @@ def _km(a, b) -> float | None:
 def candidates(*, care_type: str, start: datetime, end: datetime, place: dict, skills: list,
                budget_fen: int, now: datetime, exclude=(), limit: int | None = None) -> list[dict]:
     """Free caregivers for [start, end) (aware) at `place`, best first (see the module)."""
-    from app.care_orders.services import caregiver_quote
-
     policy = pricing.care_policy()
     rows = db.session.execute(
         select(Caregiver, CaregiverPrice.price_fen)
@@ -104,7 +104,8 @@ def candidates(*, care_type: str, start: datetime, end: datetime, place: dict, s
                        {"caregiver_id": caregiver.id, "quote_fen": quote.total_fen,
                         "skills_held": held.get(caregiver.id, 0),
                         "serves_hospital": caregiver.id in serving, "km": km,
-                        "rating": caregiver.rating_avg, "recent_orders": load.get(caregiver.id, 0)}))
+                        "rating": caregiver.rating_avg,
+                        "recent_orders": load.get(caregiver.id, 0)}))
     ranked.sort(key=lambda pair: pair[0])
     result = [candidate for _, candidate in ranked]
     return result[:limit] if limit else result
@@ -162,8 +163,6 @@ def dispatch(order_id: int) -> str:
 def _offer_to(order_id: int, caregiver_id: int) -> str:
     """Lock the candidate, then the order; check both again; offer. "taken" when the
     candidate is no longer free or no longer fits (the caller tries the next one)."""
-    from app.care_orders.services import caregiver_quote, is_free, offer, record_event
-
     caregiver = db.session.get(Caregiver, caregiver_id, with_for_update=True,
                                populate_existing=True)
     order = db.session.get(CareOrder, order_id, with_for_update=True, populate_existing=True)
@@ -202,8 +201,6 @@ def _offer_to(order_id: int, caregiver_id: int) -> str:
 
 @retry_deadlock
 def _refund_unmatched(order_id: int) -> str:
-    from app.care_orders.services import order_summary, record_event, refund_part
-
     order = db.session.get(CareOrder, order_id, with_for_update=True, populate_existing=True)
     if not _needs_dispatch(order):
         db.session.rollback()
@@ -221,8 +218,6 @@ def _refund_unmatched(order_id: int) -> str:
 
 @retry_deadlock
 def _expire(order_id: int) -> str:
-    from app.care_orders.services import lock_order, record_event, withdraw_offer
-
     order = lock_order(order_id)
     if order is None or order.status != "awaiting_acceptance" or order.caregiver_id is None \
             or order.acceptance_deadline is None or order.acceptance_deadline > utcnow():

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from app.care_orders import pricing
 from app.care_orders.models import CareAssignment, CareOrder
-from app.care_orders.services import (ORDER_TYPE, CareOrderNotFound, fen_to_yuan, lock_order,
-                                      order_summary, record_event, release_time)
+from app.care_orders.core import (ORDER_TYPE, CareOrderNotFound, close_unpaid, fen_to_yuan,
+                                  lock_order, order_summary, record_event)
 from app.caregivers.models import CARE_TYPES, Caregiver
 
 from app.common.time import to_local, utcnow
@@ -88,15 +88,6 @@ class CareOrderType:
         notify(order.user_id, "refund_succeeded", "退款成功",
                f"{order_summary(order)}的 {fen_to_yuan(refund.amount_fen)} 元已原路退回。",
                "refund", refund.id)
-
-
-def close_unpaid(order: CareOrder) -> None:
-    """Inside the caller's transaction (order locked): unpaid at its deadline."""
-    order.close(utcnow())
-    release_time(order)
-    record_event(order, "closed", "system")
-    notify(order.user_id, "care_order_closed", "订单已关闭",
-           f"{order_summary(order)}超时未支付,订单已关闭。", "care_order", order.id)
 
 
 register_order_type(CareOrderType())

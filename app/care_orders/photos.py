@@ -2,8 +2,9 @@
 owner may download; the order lends them to its family and its current caregiver through
 /care-orders/<order>/records/<record>/photos/<index> (and the same under /caregiver/). Anyone
 else, a record of another order, an index past the record's photos: 404, saying nothing."""
+from app.care_orders.core import CareOrderNotFound
 from app.care_orders.models import CareOrder, CareServiceRecord
-from app.care_orders.services import CareOrderNotFound, PhotoNotFound
+from app.care_orders.services import PhotoNotFound
 from app.caregivers.models import Caregiver
 from app.caregivers.ownership import own_caregiver
 from app.extensions import db

@@ -1,5 +1,6 @@
 """Care order use cases: quote, create, pay (order_type.py), accept / reject, service, complete,
-cancel, and reading orders by role. Matching and re-dispatch live in dispatch.py.
+cancel, and reading orders by role. Matching and re-dispatch live in dispatch.py, the shared
+building blocks (locks, rules, offers, refunds, events) in core.py.
 
 Lock order (docs/locking.md), for every use case here, in dispatch.py and in the payment hooks:
     caregiver → care order → payment → refund
@@ -14,18 +15,20 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.availability.services import (add_busy_block, busy_caregiver_ids, horizon_end,
-                                       remove_busy_blocks, working_during_clause)
+from app.availability.services import add_busy_block, horizon_end
 from app.care_orders import pricing
-from app.care_orders.models import (CareAssignment, CareOrder, CareOrderEvent,
-                                    CareServiceRecord, HOLDING_STATUSES, STATUS_NAMES)
-from app.caregivers.models import CARE_TYPES, Caregiver, CaregiverPrice, CareSkill
-from app.caregivers.ownership import CaregiverNotFound, own_caregiver
-
+from app.care_orders.core import (BUSY_REF, ORDER_TYPE, CareOrderNotFound, aware,
+                                  caregiver_quote, close_unpaid, current_assignment,
+                                  dispatch_quote, fen_to_yuan, hold_time, listed_caregiver,
+                                  lock_order, naive_utc, order_summary, record_event,
+                                  refuse_unless_free, refund_part, release_time, withdraw_offer)
+from app.care_orders.models import CareOrder, CareOrderEvent, CareServiceRecord, STATUS_NAMES
+from app.caregivers.models import CARE_TYPES, Caregiver, CareSkill
+from app.caregivers.ownership import own_caregiver
 from app.common.deadlock import retry_deadlock
 from app.common.masking import mask_name
 from app.common.pagination import paginate
-from app.common.time import LOCAL_TZ, to_local, utcnow
+from app.common.time import LOCAL_TZ, utcnow
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db, jobs
 from app.files.models import StoredFile
@@ -36,55 +39,13 @@ from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
 
 log = logging.getLogger("app.care_orders")
-ORDER_TYPE = "care_order"
-BUSY_REF = "care_order"
 RECORD_PHOTOS_MAX = 9
 RECORDS_MAX = 500  # per order
-
-
-class CareOrderNotFound(NotFound):
-    code = "care_order_not_found"
-    message = "陪护订单不存在"
 
 
 class HospitalNotFound(NotFound):
     code = "hospital_not_found"
     message = "医院不存在"
-
-
-class CaregiverNotListed(NotFound):
-    code = "caregiver_not_found"
-    message = "护工不存在或已暂停接单"
-
-
-class CareTypeNotOffered(Conflict):
-    code = "care_type_not_offered"
-    message = "该护工不提供此类服务"
-
-
-class CaregiverBusy(Conflict):
-    code = "caregiver_busy"
-    message = "该护工在所选时段已有其他订单"
-
-
-class OutsideAvailability(Conflict):
-    code = "outside_availability"
-    message = "所选时段不在该护工的服务时间内"
-
-
-class NightServiceDeclined(Conflict):
-    code = "night_service_declined"
-    message = "该护工不提供夜间服务(22:00–次日06:00)"
-
-
-class UrgentDeclined(Conflict):
-    code = "urgent_declined"
-    message = "该护工不接急单"
-
-
-class OutsideServiceArea(Conflict):
-    code = "outside_service_area"
-    message = "服务地点不在该护工的服务范围内"
 
 
 class NoCaregiverAvailable(Conflict):
@@ -121,24 +82,9 @@ def _invalid(field: str, message: str, code: str) -> ValidationFailed:
     return ValidationFailed.for_field(field, message, code)
 
 
-def _naive_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _aware(value: datetime) -> datetime:
-    """A stored naive-UTC time as local time, in whole seconds (MariaDB keeps none; SQLite
-    would, and the answer should not depend on the backend)."""
-    return value.replace(tzinfo=timezone.utc, microsecond=0).astimezone(LOCAL_TZ)
-
-
-def fen_to_yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
-
-
 def _order_no() -> str:
-    return "C" + datetime.now(LOCAL_TZ).strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10 ** 6):06d}"
+    stamp = datetime.now(LOCAL_TZ).strftime("%Y%m%d%H%M%S")
+    return f"C{stamp}{secrets.randbelow(10 ** 6):06d}"
 
 
 # ---- what an order asks for ----------------------------------------------------------------------
@@ -202,67 +148,6 @@ def _place(hospital_id, address, city_code, latitude, longitude) -> dict:
             "longitude": longitude}
 
 
-def _listed_caregiver(caregiver_id: int, *, lock: bool = False) -> Caregiver:
-    from app.users.models import User
-
-    caregiver = db.session.get(Caregiver, caregiver_id, with_for_update=lock,
-                               populate_existing=lock)
-    if caregiver is None or not caregiver.is_listed:
-        raise CaregiverNotListed()
-    user = db.session.get(User, caregiver.user_id)
-    if user is None or user.status != "active":
-        raise CaregiverNotListed()
-    return caregiver
-
-
-def caregiver_quote(caregiver: Caregiver, *, care_type: str, start: datetime, end: datetime,
-                    now: datetime, place: dict, policy: dict) -> pricing.Quote:
-    """The caregiver's own price for the window, after their rules; raises the Conflict that
-    says which rule refuses it. Free time is the caller's (it needs the lock)."""
-    price = db.session.scalar(select(CaregiverPrice.price_fen).where(
-        CaregiverPrice.caregiver_id == caregiver.id, CaregiverPrice.care_type == care_type))
-    if price is None:
-        raise CareTypeNotOffered()
-    if caregiver.city_code != place["city_code"]:
-        raise OutsideServiceArea()
-    quote = pricing.quote(care_type=care_type, start=start, end=end, now=now,
-                          unit_price_fen=price, night_surcharge_fen=caregiver.night_surcharge_fen,
-                          policy=policy)
-    if (quote.nights or care_type == "night_shift") and not caregiver.night_service:
-        raise NightServiceDeclined()
-    if quote.urgent and not caregiver.accepts_urgent:
-        raise UrgentDeclined(f"该护工不接 {policy['urgent_hours']} 小时内开始的急单")
-    return quote
-
-
-def dispatch_quote(*, care_type: str, start: datetime, end: datetime, now: datetime,
-                   policy: dict) -> pricing.Quote:
-    return pricing.quote(care_type=care_type, start=start, end=end, now=now,
-                         unit_price_fen=int(policy["dispatch_prices"][care_type]),
-                         night_surcharge_fen=int(policy["dispatch_night_surcharge_fen"]),
-                         policy=policy)
-
-
-def is_free(caregiver_id: int, start: datetime, end: datetime) -> str | None:
-    """None when the caregiver works the whole window and nothing else holds it, else the
-    reason: "busy" or "outside_availability"."""
-    working = db.session.scalar(select(Caregiver.id).where(
-        Caregiver.id == caregiver_id, working_during_clause(Caregiver.id, start, end)))
-    if working is None:
-        return "outside_availability"
-    if busy_caregiver_ids([caregiver_id], start, end):
-        return "busy"
-    return None
-
-
-def _refuse_unless_free(caregiver_id: int, start: datetime, end: datetime) -> None:
-    reason = is_free(caregiver_id, start, end)
-    if reason == "busy":
-        raise CaregiverBusy()
-    if reason:
-        raise OutsideAvailability()
-
-
 def _priced(actor, body: dict, now: datetime, *, lock: bool) -> dict:
     """Everything quote and create agree on: checks the request and prices it."""
     care_type = body["care_type"]
@@ -277,10 +162,10 @@ def _priced(actor, body: dict, now: datetime, *, lock: bool) -> dict:
     policy = pricing.care_policy()
     caregiver = None
     if body.get("caregiver_id") is not None:
-        caregiver = _listed_caregiver(body["caregiver_id"], lock=lock)
+        caregiver = listed_caregiver(body["caregiver_id"], lock=lock)
         quote = caregiver_quote(caregiver, care_type=care_type, start=start, end=end, now=now,
                                 place=place, policy=policy)
-        _refuse_unless_free(caregiver.id, start, end)
+        refuse_unless_free(caregiver.id, start, end)
     else:
         quote = dispatch_quote(care_type=care_type, start=start, end=end, now=now, policy=policy)
     return {"care_type": care_type, "start": start, "end": end, "patient": patient,
@@ -306,31 +191,6 @@ def quote_order(actor, now: datetime | None = None, **body) -> dict:
 
 
 # ---- events ------------------------------------------------------------------------------------
-
-def record_event(order: CareOrder, kind: str, actor: str, note: str | None = None) -> None:
-    seq = db.session.scalar(select(func.coalesce(func.max(CareOrderEvent.seq), 0)).where(
-        CareOrderEvent.order_id == order.id)) + 1
-    db.session.add(CareOrderEvent(order_id=order.id, seq=seq, at=utcnow(), kind=kind,
-                                  status=order.status, actor=actor,
-                                  note=(note or None) and note[:200]))
-
-
-def order_summary(order: CareOrder) -> str:
-    """The order in a message: masked patient name, never the full one (personal data)."""
-    start = to_local(order.start_at).strftime("%m-%d %H:%M")
-    end = to_local(order.end_at).strftime("%m-%d %H:%M")
-    return f"{mask_name(order.patient_name)}的{CARE_TYPES[order.care_type][0]}({start}至{end})"
-
-
-def hold_time(order: CareOrder, caregiver_id: int) -> None:
-    add_busy_block(caregiver_id, order.start_at.replace(tzinfo=timezone.utc),
-                   order.end_at.replace(tzinfo=timezone.utc), ref_type=BUSY_REF,
-                   ref_id=order.id)
-
-
-def release_time(order: CareOrder) -> None:
-    remove_busy_blocks(ref_type=BUSY_REF, ref_id=order.id)
-
 
 # ---- create ------------------------------------------------------------------------------------
 
@@ -358,7 +218,7 @@ def place_order(actor, now: datetime | None = None, **body) -> int:
         order_no=_order_no(), user_id=actor.id, patient_id=priced["patient"].id,
         patient_name=priced["patient"].name, caregiver_id=caregiver.id if caregiver else None,
         dispatch_mode="chosen" if caregiver else "platform", care_type=priced["care_type"],
-        start_at=_naive_utc(priced["start"]), end_at=_naive_utc(priced["end"]),
+        start_at=naive_utc(priced["start"]), end_at=naive_utc(priced["end"]),
         city_code=place["city_code"], hospital_id=place["hospital_id"],
         department=body.get("department") or None, bed=body.get("bed") or None,
         address=body.get("address") or None, latitude=place["latitude"],
@@ -385,22 +245,6 @@ def _with_payment(actor, order_id: int) -> dict:
 
 # ---- locks -------------------------------------------------------------------------------------
 
-def lock_order(order_id: int) -> CareOrder | None:
-    """Lock the order's caregiver (if any), then the order: the house lock order. Should the
-    order move to another caregiver between the two reads, that caregiver is locked too."""
-    locked = set()
-    for _ in range(3):
-        caregiver_id = db.session.scalar(select(CareOrder.caregiver_id).where(
-            CareOrder.id == order_id))
-        if caregiver_id is not None and caregiver_id not in locked:
-            db.session.get(Caregiver, caregiver_id, with_for_update=True, populate_existing=True)
-            locked.add(caregiver_id)
-        order = db.session.get(CareOrder, order_id, with_for_update=True, populate_existing=True)
-        if order is None or order.caregiver_id is None or order.caregiver_id in locked:
-            return order
-    return order
-
-
 def _family_order(actor, order_id: int) -> CareOrder:
     order = lock_order(order_id)
     if order is None or order.user_id != actor.id:
@@ -419,65 +263,7 @@ def _caregiver_order(actor, order_id: int) -> tuple[Caregiver, CareOrder]:
     return caregiver, order
 
 
-def current_assignment(order: CareOrder) -> CareAssignment | None:
-    return db.session.scalar(select(CareAssignment).where(
-        CareAssignment.order_id == order.id, CareAssignment.status == "offered")
-        .order_by(CareAssignment.id.desc()).with_for_update())
-
-
 # ---- offers ------------------------------------------------------------------------------------
-
-def offer(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int, now=None) -> None:
-    """Offer the (paid) order to `caregiver` (both locked): the assignment, the acceptance
-    deadline (never after the start), the busy block, the caregiver's message, and the timeout
-    job after the commit. A re-dispatch keeps the family's price or better: when the family
-    chose a caregiver and the new one asks less, the difference goes back to the family. A
-    platform-dispatched order keeps the platform's published price (the deal the family took),
-    whoever takes it."""
-    from app.tasks.care_orders import expire_offer
-
-    now = now or utcnow()
-    policy = pricing.care_policy()
-    deadline = min(now + timedelta(minutes=int(policy["accept_minutes"])), order.start_at)
-    deadline = max(deadline, now + timedelta(minutes=1))
-    order.offer_to(caregiver.id, deadline)
-    assignment = CareAssignment(order_id=order.id, caregiver_id=caregiver.id, status="offered",
-                                by=by, deadline=deadline, quote_fen=quote_fen)
-    db.session.add(assignment)
-    hold_time(order, caregiver.id)
-    kept = order.total_fen - order.refunded_fen
-    if order.dispatch_mode == "chosen" and quote_fen < kept:
-        refund_part(order, kept - quote_fen, "改派护工报价更低,退还差价")
-    db.session.flush()
-    notify(caregiver.user_id, "care_order_offered", "新的陪护订单",
-           f"您有一笔新订单:{order_summary(order)},请在 "
-           f"{to_local(deadline).strftime('%m-%d %H:%M')} 前确认接单。",
-           "care_assignment", assignment.id)
-    delay = max(1, int((deadline - now).total_seconds()) + 1)
-    jobs.enqueue_after_commit(db.session, expire_offer, order.id, delay_seconds=delay,
-                              job_id=f"care-offer-timeout-{assignment.id}")
-
-
-def refund_part(order: CareOrder, amount_fen: int, reason: str, requested_by: str = "system"):
-    """Inside the order's transaction (locked): reserve a refund of `amount_fen` of its payment
-    and count it on the order. The payments worker asks WeChat after the commit."""
-    if amount_fen <= 0:
-        return None
-    refund = payment_services.refund_for_order(ORDER_TYPE, order.id, reason=reason,
-                                               requested_by=requested_by, amount_fen=amount_fen)
-    if refund is not None:
-        order.refunded_fen = (order.refunded_fen or 0) + refund.amount_fen
-    return refund
-
-
-def withdraw_offer(order: CareOrder, status: str, reason: str | None = None) -> None:
-    """The caregiver no longer holds the order (rejected, timed out, reassigned, cancelled):
-    the assignment ends, the busy block goes, the order waits for dispatch."""
-    assignment = current_assignment(order)
-    if assignment is not None:
-        assignment.decide(status, utcnow(), reason)
-    release_time(order)
-
 
 # ---- the caregiver's answer --------------------------------------------------------------------
 
@@ -711,7 +497,7 @@ def order_view(order: CareOrder, role: str) -> dict:
         "id": order.id, "order_no": order.order_no, "status": order.status,
         "status_name": STATUS_NAMES[order.status], "dispatch_mode": order.dispatch_mode,
         "care_type": order.care_type, "care_type_name": CARE_TYPES[order.care_type][0],
-        "start": _aware(order.start_at), "end": _aware(order.end_at),
+        "start": aware(order.start_at), "end": aware(order.end_at),
         "city_code": order.city_code,
         "hospital": {"id": hospital.id, "name": hospital.name} if hospital else None,
         "department": order.department, "skills": order.skills or [],
@@ -724,15 +510,15 @@ def order_view(order: CareOrder, role: str) -> dict:
                        "photo_url": f"/api/v1/caregivers/{caregiver.id}/photo"
                        if caregiver.photo_file_id else None}
                       if caregiver else None),
-        "acceptance_deadline": _aware(order.acceptance_deadline)
+        "acceptance_deadline": aware(order.acceptance_deadline)
         if order.acceptance_deadline else None,
-        "created_at": _aware(order.created_at),
-        "paid_at": _aware(order.paid_at) if order.paid_at else None,
-        "accepted_at": _aware(order.accepted_at) if order.accepted_at else None,
-        "started_at": _aware(order.started_at) if order.started_at else None,
-        "ended_at": _aware(order.ended_at) if order.ended_at else None,
-        "completed_at": _aware(order.completed_at) if order.completed_at else None,
-        "cancelled_at": _aware(order.cancelled_at) if order.cancelled_at else None,
+        "created_at": aware(order.created_at),
+        "paid_at": aware(order.paid_at) if order.paid_at else None,
+        "accepted_at": aware(order.accepted_at) if order.accepted_at else None,
+        "started_at": aware(order.started_at) if order.started_at else None,
+        "ended_at": aware(order.ended_at) if order.ended_at else None,
+        "completed_at": aware(order.completed_at) if order.completed_at else None,
+        "cancelled_at": aware(order.cancelled_at) if order.cancelled_at else None,
         "cancel_reason": order.cancel_reason,
         "patient_name": mask_name(order.patient_name),
         "bed": None, "address": None, "needs": None,
@@ -760,11 +546,11 @@ def family_order(actor, *, order_id: int) -> dict:
     order = db.session.get(CareOrder, order_id)
     if order is None or order.user_id != actor.id:
         raise CareOrderNotFound()
-    return {**order_view(order, "family"), "timeline": _timeline(order.id)}
+    return {**order_view(order, "family"), "timeline": timeline(order.id)}
 
 
-def _timeline(order_id: int) -> list[dict]:
-    return [{"at": _aware(event.at), "kind": event.kind, "status": event.status,
+def timeline(order_id: int) -> list[dict]:
+    return [{"at": aware(event.at), "kind": event.kind, "status": event.status,
              "status_name": STATUS_NAMES[event.status], "actor": event.actor, "note": event.note}
             for event in db.session.scalars(select(CareOrderEvent).where(
                 CareOrderEvent.order_id == order_id).order_by(CareOrderEvent.seq))]
@@ -803,7 +589,7 @@ def caregiver_order(actor, *, order_id: int) -> dict:
 
 
 def record_view(record: CareServiceRecord, role: str = "family") -> dict:
-    return {"id": record.id, "recorded_at": _aware(record.recorded_at),
+    return {"id": record.id, "recorded_at": aware(record.recorded_at),
             "condition": record.condition, "care_given": record.care_given,
             "photo_urls": _photo_urls(record, role)}
 
@@ -828,20 +614,10 @@ def service_records(actor, *, order_id: int, as_caregiver: bool = False) -> list
     return _records(order.id, "caregiver" if as_caregiver else "family")
 
 
-def holding_orders_overlapping(caregiver_id: int, start: datetime, end: datetime) -> list[int]:
-    """For checks and tests: the caregiver's orders that hold time overlapping [start, end)."""
-    return list(db.session.scalars(select(CareOrder.id).where(
-        CareOrder.caregiver_id == caregiver_id, CareOrder.status.in_(HOLDING_STATUSES),
-        CareOrder.start_at < _naive_utc(end), CareOrder.end_at > _naive_utc(start))))
-
-
-
 # ---- unpaid orders whose prepay never happened -------------------------------------------------
 
 @retry_deadlock
 def _close_without_payment(order_id: int) -> bool:
-    from app.care_orders.order_type import close_unpaid
-
     order = lock_order(order_id)
     if order is None or order.status != "pending_payment":
         db.session.rollback()

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app.care_orders import pricing, services
+from app.care_orders import core, pricing
 from app.care_orders.dispatch import order_place
 from app.care_orders.models import (CareAssignment, CareOrder, CareServiceRecord,
                                     PAID_STATUSES)
-from app.care_orders.services import (ORDER_TYPE, CareOrderNotFound, fen_to_yuan, order_summary,
-                                      order_view, record_event)
+from app.care_orders.core import (ORDER_TYPE, CareOrderNotFound, fen_to_yuan, order_summary,
+                                  record_event)
+from app.care_orders.services import order_view, timeline
 from app.care_disputes.models import CareDispute
 from app.caregivers.models import CARE_TYPES, Caregiver
 from app.common.deadlock import retry_deadlock
@@ -169,7 +170,7 @@ def _detail(order: CareOrder) -> dict:
     payment, refunds = _payment(order.id)
     records = db.session.scalar(select(func.count()).select_from(CareServiceRecord).where(
         CareServiceRecord.order_id == order.id))
-    return {**_row(order), "timeline": services._timeline(order.id),
+    return {**_row(order), "timeline": timeline(order.id),
             "assignments": _assignments(order.id), "payment": payment, "refunds": refunds,
             "dispute": _dispute(order.id), "service_record_count": records}
 
@@ -219,7 +220,7 @@ def reassign(actor: StaffUser, *, order_id: int, caregiver_id: int, reason: str)
     """Move a paid order that has not started to `caregiver_id`, who must accept it again.
     The new caregiver must be listed, in the city, offer the type, follow their own rules, be
     free, and quote no more than the order still holds (a lower quote refunds the family the
-    difference: services.offer)."""
+    difference: core.offer)."""
     require_role(actor, "operator")
     try:
         order = _lock_for_reassign(order_id, caregiver_id)
@@ -232,21 +233,21 @@ def reassign(actor: StaffUser, *, order_id: int, caregiver_id: int, reason: str)
         user = db.session.get(User, caregiver.user_id) if caregiver else None
         if caregiver is None or not caregiver.is_listed or user is None \
                 or user.status != "active":
-            raise services.CaregiverNotListed()
+            raise core.CaregiverNotListed()
         declined = db.session.scalar(select(CareAssignment.id).where(
             CareAssignment.order_id == order.id, CareAssignment.caregiver_id == caregiver.id,
             CareAssignment.status.in_(("rejected", "timed_out"))).limit(1))
         if declined is not None:
             raise CaregiverDeclinedBefore()
         start, end = _aware(order.start_at), _aware(order.end_at)
-        quote = services.caregiver_quote(caregiver, care_type=order.care_type, start=start,
+        quote = core.caregiver_quote(caregiver, care_type=order.care_type, start=start,
                                          end=end, now=datetime.now(LOCAL_TZ),
                                          place=order_place(order), policy=pricing.care_policy())
-        free = services.is_free(caregiver.id, start, end)
+        free = core.is_free(caregiver.id, start, end)
         if free == "busy":
-            raise services.CaregiverBusy()
+            raise core.CaregiverBusy()
         if free:
-            raise services.OutsideAvailability()
+            raise core.OutsideAvailability()
         kept = order.total_fen - order.refunded_fen
         if quote.total_fen > kept:
             raise QuoteAboveOrder(f"该护工的报价 {fen_to_yuan(quote.total_fen)} 元高于订单剩余金额 "
@@ -259,8 +260,8 @@ def reassign(actor: StaffUser, *, order_id: int, caregiver_id: int, reason: str)
     if previous_id is not None:
         if order.status == "accepted":
             _end_accepted_assignment(order, reason)
-        services.withdraw_offer(order, "withdrawn", reason)
-    services.offer(order, caregiver, by="staff", quote_fen=quote.total_fen)
+        core.withdraw_offer(order, "withdrawn", reason)
+    core.offer(order, caregiver, by="staff", quote_fen=quote.total_fen)
     record_event(order, "reassigned", "staff", reason)
     assignment_id = db.session.scalar(select(func.max(CareAssignment.id)).where(
         CareAssignment.order_id == order.id))
@@ -291,7 +292,7 @@ def cancel_order(actor: StaffUser, *, order_id: int, reason: str,
     from app.earnings.ledger import record_earning
 
     require_role(actor, "operator")
-    order = services.lock_order(order_id)
+    order = core.lock_order(order_id)
     try:
         if order is None:
             raise CareOrderNotFound()
@@ -314,15 +315,15 @@ def cancel_order(actor: StaffUser, *, order_id: int, reason: str,
         db.session.rollback()
         raise
     if status == "pending_payment":
-        services.release_time(order)
+        core.release_time(order)
         payment_services.close_for_order(ORDER_TYPE, order.id)
         outcome = "。"
     else:
         if status == "awaiting_acceptance":
-            services.withdraw_offer(order, "withdrawn", "平台取消")
+            core.withdraw_offer(order, "withdrawn", "平台取消")
         else:
-            services.release_time(order)
-        services.refund_part(order, refund, "平台取消陪护订单", requested_by=f"staff:{actor.id}")
+            core.release_time(order)
+        core.refund_part(order, refund, "平台取消陪护订单", requested_by=f"staff:{actor.id}")
         record_earning(order, kept - refund, "staff_cancellation")
         outcome = f",将退款 {fen_to_yuan(refund)} 元。" if refund else ",本单不退款。"
     record_event(order, "cancelled", "staff", reason)

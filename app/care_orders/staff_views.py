@@ -1,4 +1,4 @@
-from app.care_orders import services, staff_services
+from app.care_orders import core, staff_services
 from app.care_orders.staff_schemas import (CarePolicySchema, CarePolicyUpdateSchema,
                                            StaffCareOrderCancelSchema, StaffCareOrderDetailSchema,
                                            StaffCareOrderQuerySchema,
@@ -12,13 +12,13 @@ staff_blp = Blueprint("care_order_staff", __name__, url_prefix="/api/v1/staff",
                       description="陪护订单管理")
 
 # what a reassignment can be refused for (besides the schema's per-field 422)
-_REASSIGN_ERRORS = (services.CareOrderNotFound, services.CaregiverNotListed,
+_REASSIGN_ERRORS = (core.CareOrderNotFound, core.CaregiverNotListed,
                     staff_services.ReassignNotAllowed, staff_services.SameCaregiver,
                     staff_services.CaregiverDeclinedBefore, staff_services.QuoteAboveOrder,
-                    staff_services.OrderMoving, services.CareTypeNotOffered,
-                    services.OutsideServiceArea, services.NightServiceDeclined,
-                    services.UrgentDeclined, services.CaregiverBusy,
-                    services.OutsideAvailability, InvalidTransition)
+                    staff_services.OrderMoving, core.CareTypeNotOffered,
+                    core.OutsideServiceArea, core.NightServiceDeclined,
+                    core.UrgentDeclined, core.CaregiverBusy,
+                    core.OutsideAvailability, InvalidTransition)
 
 
 @staff_blp.get("/care-orders")
@@ -39,7 +39,7 @@ def search(query):
 
 
 @staff_blp.get("/care-orders/<int:order_id>")
-@staff_blp.errors(services.CareOrderNotFound)
+@staff_blp.errors(core.CareOrderNotFound)
 @staff_required("operator")
 @staff_blp.response(200, StaffCareOrderDetailSchema)
 def detail(order_id):
@@ -59,7 +59,7 @@ def reassign(body, order_id):
 
 
 @staff_blp.post("/care-orders/<int:order_id>/cancel")
-@staff_blp.errors(services.CareOrderNotFound, InvalidTransition,
+@staff_blp.errors(core.CareOrderNotFound, InvalidTransition,
                   (422, "refund_exceeds_kept"), (422, "full_refund_required"),
                   (422, "nothing_to_refund"))
 @staff_required("operator")

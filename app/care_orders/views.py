@@ -1,6 +1,6 @@
 from flask import Response
 
-from app.care_orders import order_type, services  # noqa: F401  (order_type registers itself)
+from app.care_orders import core, order_type, services  # noqa: F401  (order_type registers itself)
 from app.care_orders.photos import record_photo
 from app.care_orders.schemas import (CancelSchema, CareOrderDetailSchema, CareOrderQuerySchema,
                                      CareOrderRequestSchema, CareOrderResultSchema,
@@ -17,10 +17,9 @@ from app.patients.services import PatientNotFound
 blp = Blueprint("care_orders", __name__, url_prefix="/api/v1", description="陪护订单")
 
 # what quoting or booking can be refused for (besides the schema's per-field 422)
-_REQUEST_ERRORS = (PatientNotFound, services.HospitalNotFound, services.CaregiverNotListed,
-                   services.CareTypeNotOffered, services.CaregiverBusy,
-                   services.OutsideAvailability, services.NightServiceDeclined,
-                   services.UrgentDeclined, services.OutsideServiceArea,
+_REQUEST_ERRORS = (PatientNotFound, services.HospitalNotFound, core.CaregiverNotListed,
+                   core.CareTypeNotOffered, core.CaregiverBusy, core.OutsideAvailability,
+                   core.NightServiceDeclined, core.UrgentDeclined, core.OutsideServiceArea,
                    services.NoCaregiverAvailable)
 
 
@@ -57,7 +56,7 @@ def list_orders(query):
 
 
 @blp.get("/care-orders/<int:order_id>")
-@blp.errors(services.CareOrderNotFound)
+@blp.errors(core.CareOrderNotFound)
 @login_required
 @blp.response(200, CareOrderDetailSchema)
 def get_order(order_id):
@@ -66,7 +65,7 @@ def get_order(order_id):
 
 
 @blp.post("/care-orders/<int:order_id>/cancel")
-@blp.errors(services.CareOrderNotFound, services.CancelNotAllowed, InvalidTransition)
+@blp.errors(core.CareOrderNotFound, services.CancelNotAllowed, InvalidTransition)
 @login_required
 @blp.arguments(CancelSchema)
 @blp.response(200, CareOrderSchema)
@@ -77,7 +76,7 @@ def cancel(body, order_id):
 
 
 @blp.post("/care-orders/<int:order_id>/confirm")
-@blp.errors(services.CareOrderNotFound, InvalidTransition)
+@blp.errors(core.CareOrderNotFound, InvalidTransition)
 @login_required
 @blp.response(200, CareOrderSchema)
 def confirm(order_id):
@@ -86,7 +85,7 @@ def confirm(order_id):
 
 
 @blp.get("/care-orders/<int:order_id>/records")
-@blp.errors(services.CareOrderNotFound)
+@blp.errors(core.CareOrderNotFound)
 @login_required
 @blp.response(200, ServiceRecordSchema(many=True))
 def family_records(order_id):
@@ -108,7 +107,7 @@ def caregiver_orders(query):
 
 
 @blp.get("/caregiver/care-orders/<int:order_id>")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound)
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound)
 @login_required
 @blp.response(200, CareOrderSchema)
 def caregiver_order(order_id):
@@ -117,7 +116,7 @@ def caregiver_order(order_id):
 
 
 @blp.post("/caregiver/care-orders/<int:order_id>/accept")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound, services.OfferExpired,
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound, services.OfferExpired,
             InvalidTransition)
 @login_required
 @blp.response(200, CareOrderSchema)
@@ -127,7 +126,7 @@ def accept(order_id):
 
 
 @blp.post("/caregiver/care-orders/<int:order_id>/reject")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound, InvalidTransition)
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound, InvalidTransition)
 @login_required
 @blp.arguments(RejectSchema)
 @blp.response(200, CareOrderSchema)
@@ -137,7 +136,7 @@ def reject(body, order_id):
 
 
 @blp.post("/caregiver/care-orders/<int:order_id>/start")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound, services.TooEarlyToStart,
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound, services.TooEarlyToStart,
             InvalidTransition)
 @login_required
 @blp.arguments(StartSchema)
@@ -148,7 +147,7 @@ def start(body, order_id):
 
 
 @blp.post("/caregiver/care-orders/<int:order_id>/records")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound, services.PhotoNotFound,
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound, services.PhotoNotFound,
             services.RecordLimitReached, InvalidTransition)
 @login_required
 @blp.arguments(ServiceRecordCreateSchema)
@@ -159,7 +158,7 @@ def add_record(body, order_id):
 
 
 @blp.get("/caregiver/care-orders/<int:order_id>/records")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound)
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound)
 @login_required
 @blp.response(200, ServiceRecordSchema(many=True))
 def caregiver_records(order_id):
@@ -168,7 +167,7 @@ def caregiver_records(order_id):
 
 
 @blp.post("/caregiver/care-orders/<int:order_id>/end")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound, InvalidTransition)
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound, InvalidTransition)
 @login_required
 @blp.response(200, CareOrderSchema)
 def end(order_id):
@@ -190,7 +189,7 @@ def _photo(stored, data):
 
 
 @blp.get("/care-orders/<int:order_id>/records/<int:record_id>/photos/<int:index>")
-@blp.errors(services.CareOrderNotFound, services.PhotoNotFound)
+@blp.errors(core.CareOrderNotFound, services.PhotoNotFound)
 @blp.doc(**_PHOTO_DOC)
 @login_required
 def family_record_photo(order_id, record_id, index):
@@ -200,7 +199,7 @@ def family_record_photo(order_id, record_id, index):
 
 
 @blp.get("/caregiver/care-orders/<int:order_id>/records/<int:record_id>/photos/<int:index>")
-@blp.errors(CaregiverNotFound, services.CareOrderNotFound, services.PhotoNotFound)
+@blp.errors(CaregiverNotFound, core.CareOrderNotFound, services.PhotoNotFound)
 @blp.doc(**_PHOTO_DOC)
 @login_required
 def caregiver_record_photo(order_id, record_id, index):

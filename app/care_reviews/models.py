@@ -2,7 +2,7 @@
 The caregiver's rating_avg / rating_count (app/caregivers/models.py) follow every review."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.models import TimestampMixin

@@ -11,19 +11,17 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from app.care_orders.core import CareOrderNotFound, lock_order, order_summary, record_event
 from app.care_orders.models import CareOrder
-from app.care_orders.services import (CareOrderNotFound, lock_order, order_summary,
-                                      record_event)
 from app.care_reviews.models import REVIEW_TAGS, CareReview
 from app.caregivers.models import CARE_TYPES, Caregiver
-from app.caregivers.ownership import CaregiverNotFound, own_caregiver
+from app.caregivers.ownership import CaregiverNotFound, listed_clause, own_caregiver
 from app.common.deadlock import retry_deadlock
 from app.common.masking import mask_name
 from app.common.pagination import paginate
 from app.common.time import utcnow
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.marketplace.services import listed_clause
 from app.notifications.services import notify
 from app.users.models import User
 

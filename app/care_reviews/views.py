@@ -1,4 +1,4 @@
-from app.care_orders.services import CareOrderNotFound
+from app.care_orders.core import CareOrderNotFound
 from app.care_reviews import models as _models  # noqa: F401  (tables for migrations)
 from app.care_reviews import services
 from app.care_reviews.schemas import (CaregiverReviewPageSchema, ReplyCreateSchema,

@@ -1,11 +1,12 @@
-"""Who a caregiver is: the one error every caregiver domain answers with, and the caller's own
-profile. Lives apart from services.py because qualifications and availability need it and
+"""Who a caregiver is: the one error every caregiver domain answers with, the caller's own
+profile, and who is listed (the public may see and book them). Lives apart from services.py because qualifications and availability need it and
 caregivers.services imports them."""
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from app.caregivers.models import Caregiver
 from app.errors import NotFound
 from app.extensions import db
+from app.users.models import User
 
 
 class CaregiverNotFound(NotFound):
@@ -24,3 +25,9 @@ def own_caregiver(actor, *, lock: bool = False) -> Caregiver:
         db.session.rollback()
         raise CaregiverNotFound("您还不是护工,请先提交护工资料")
     return caregiver
+
+
+def listed_clause():
+    """Caregivers the public may see and book (the statement must join User on
+    Caregiver.user_id): approved, and their account active."""
+    return and_(Caregiver.status == "approved", User.status == "active")

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.care_orders.core import fen_to_yuan
 from app.care_orders.models import CareOrder
-from app.care_orders.services import fen_to_yuan
 from app.caregivers.models import CARE_TYPES, Caregiver
 from app.caregivers.ownership import own_caregiver
 from app.common.deadlock import retry_deadlock

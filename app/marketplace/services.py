@@ -29,7 +29,7 @@ from app.hospitals.models import Hospital
 from app.marketplace import cache
 from app.marketplace.live_index import live_index
 from app.users.models import User
-from app.caregivers.ownership import CaregiverNotFound  # noqa: F401  (views name it)
+from app.caregivers.ownership import CaregiverNotFound, listed_clause  # noqa: F401  (views name it)
 
 NEXT_FREE_DAYS = 7
 NEXT_FREE_MAX = 20
@@ -84,11 +84,6 @@ class LocationRequired(ValidationFailed):
 
 def _refuse(error_class, field: str):
     return error_class(details={field: [error_class.message]})
-
-
-def listed_clause():
-    """Caregivers the public may see (the statement must join User on Caregiver.user_id)."""
-    return and_(Caregiver.status == "approved", User.status == "active")
 
 
 # ---- search ----------------------------------------------------------------------------------
