@@ -39,6 +39,11 @@ from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
 
 log = logging.getLogger("app.care_orders")
+# the 422 codes a quote or booking answers besides the schema's validation_error
+REQUEST_VALIDATION_CODES = ("timezone_required", "time_not_on_grid", "invalid_time_range",
+                            "start_in_past", "time_range_too_long", "time_range_outside_horizon",
+                            "escort_too_long", "unknown_skill", "place_required",
+                            "location_incomplete", "unknown_care_type")
 RECORD_PHOTOS_MAX = 9
 RECORDS_MAX = 500  # per order
 

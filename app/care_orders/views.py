@@ -20,7 +20,8 @@ blp = Blueprint("care_orders", __name__, url_prefix="/api/v1", description="é™ªæ
 _REQUEST_ERRORS = (PatientNotFound, services.HospitalNotFound, core.CaregiverNotListed,
                    core.CareTypeNotOffered, core.CaregiverBusy, core.OutsideAvailability,
                    core.NightServiceDeclined, core.UrgentDeclined, core.OutsideServiceArea,
-                   services.NoCaregiverAvailable)
+                   services.NoCaregiverAvailable,
+                   *((422, code) for code in services.REQUEST_VALIDATION_CODES))
 
 
 # ---- the family --------------------------------------------------------------------------------
@@ -148,7 +149,8 @@ def start(body, order_id):
 
 @blp.post("/caregiver/care-orders/<int:order_id>/records")
 @blp.errors(CaregiverNotFound, core.CareOrderNotFound, services.PhotoNotFound,
-            services.RecordLimitReached, InvalidTransition)
+            services.RecordLimitReached, InvalidTransition, (422, "record_empty"),
+            (422, "too_many_photos"))
 @login_required
 @blp.arguments(ServiceRecordCreateSchema)
 @blp.response(201, ServiceRecordSchema)

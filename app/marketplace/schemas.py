@@ -48,7 +48,8 @@ class CaregiverSearchQuerySchema(PageQuerySchema):
     MEMOIZE_QUERY = True  # the parse depends on the query string alone (app/common/api.py)
 
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
-    skills = fields.List(String(validate=validate.Length(max=400)), metadata={
+    skills = fields.List(String(validate=validate.Length(max=400)),
+                         validate=validate.Length(max=MAX_SKILLS), metadata={
         "description": "技能编码,可重复或逗号分隔,最多 10 个"})
     skills_match = fields.String(load_default="any", validate=validate.OneOf(SKILLS_MATCH),
                                  metadata={"description": "any:具备任一技能;all:具备全部技能"})

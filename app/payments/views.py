@@ -21,7 +21,8 @@ log = logging.getLogger("app.payments.webhooks")
 
 
 @blp.post("/payments/prepay")
-@blp.errors(services.UnknownOrderType, (404, "registration_not_found"), OrderNotPayable,
+@blp.errors(services.UnknownOrderType, (404, "registration_not_found"),
+            (404, "care_order_not_found"), OrderNotPayable,
             (OrderNotPayable, "payment_expired"), (OrderNotPayable, "amount_changed"),
             services.OrderAlreadyPaid, PayApiError, PayOrderNotFound, PayOrderPaid,
             PayUnavailable)
