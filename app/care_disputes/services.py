@@ -359,6 +359,11 @@ def resolve(actor, *, order_id: int, outcome: str, note: str,
         raise RefundUnavailable()
     _book_the_rest(order, now)
     _end_hold(order, previous, now)
+    if previous == "completed" and refund == kept and order.caregiver_id is not None:
+        # everything went back: the order no longer counts among the caregiver's completed
+        # ones (search sorts and the detail page show that count); the row is locked
+        caregiver = db.session.get(Caregiver, order.caregiver_id)
+        caregiver.completed_orders = max(0, (caregiver.completed_orders or 0) - 1)
     order.resolve(now)
     dispute.resolve(outcome, refund, note, actor.id, now)
     record_event(order, "dispute_resolved", "staff", OUTCOMES[outcome])

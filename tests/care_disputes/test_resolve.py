@@ -276,3 +276,27 @@ def test_resolution_holds_settlement_until_then(app, client, care_world, staff_f
     assert result["entries"] == 2
     assert result["net_fen"] == sum(entry[3] for entry in entries(app, order["id"]))
     assert [entry[4] for entry in entries(app, order["id"])] == ["settled", "settled"]
+
+
+def completed_count(app, caregiver_id):
+    from app.caregivers.models import Caregiver
+
+    with app.app_context():
+        count = db.session.get(Caregiver, caregiver_id).completed_orders
+        db.session.remove()
+    return count
+
+
+@pytest.mark.parametrize("outcome, counted", [("full_refund", 0), ("partial_refund", 1),
+                                              ("no_refund", 1)])
+def test_a_completed_order_refunded_in_full_no_longer_counts_as_completed(
+        app, client, care_world, staff_factory, outcome, counted):
+    operator = staff_factory("operator")
+    order = order_at(app, client, care_world, "completed")
+    caregiver_id = order["caregiver"]["id"]
+    assert completed_count(app, caregiver_id) == 1
+    ok(family_dispute(client, order), 201)
+    ok(resolve(client, operator, order["id"], outcome,
+               **({"refund_fen": 100} if outcome == "partial_refund" else {})))
+    assert completed_count(app, caregiver_id) == counted
+    balanced(app, order["id"])
