@@ -193,27 +193,23 @@ def current_assignment(order: CareOrder) -> CareAssignment | None:
         .order_by(CareAssignment.id.desc()).with_for_update())
 
 
-def offer(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int, now=None) -> None:
-    """Offer the (paid) order to `caregiver` (both locked): the assignment, the acceptance
-    deadline (never after the start), the busy block, the caregiver's message, and the timeout
-    job after the commit. A re-dispatch keeps the family's price or better: when the family
-    chose a caregiver and the new one asks less, the difference goes back to the family. A
-    platform-dispatched order keeps the platform's published price (the deal the family took),
-    whoever takes it."""
+def acceptance_deadline(order: CareOrder, now: datetime) -> datetime:
+    """accept_minutes from now, never after the start (but at least a minute)."""
+    deadline = min(now + timedelta(minutes=int(pricing.care_policy()["accept_minutes"])),
+                   order.start_at)
+    return max(deadline, now + timedelta(minutes=1))
+
+
+def open_assignment(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int,
+                    now: datetime) -> CareAssignment:
+    """The offer's record, the caregiver's message, and its timeout job after the commit;
+    the order already names the caregiver and its acceptance deadline."""
     from app.tasks.care_orders import expire_offer
 
-    now = now or utcnow()
-    policy = pricing.care_policy()
-    deadline = min(now + timedelta(minutes=int(policy["accept_minutes"])), order.start_at)
-    deadline = max(deadline, now + timedelta(minutes=1))
-    order.offer_to(caregiver.id, deadline)
+    deadline = order.acceptance_deadline
     assignment = CareAssignment(order_id=order.id, caregiver_id=caregiver.id, status="offered",
                                 by=by, deadline=deadline, quote_fen=quote_fen)
     db.session.add(assignment)
-    hold_time(order, caregiver.id)
-    kept = order.total_fen - order.refunded_fen
-    if order.dispatch_mode == "chosen" and quote_fen < kept:
-        refund_part(order, kept - quote_fen, "改派护工报价更低,退还差价")
     db.session.flush()
     notify(caregiver.user_id, "care_order_offered", "新的陪护订单",
            f"您有一笔新订单:{order_summary(order)},请在 "
@@ -222,6 +218,22 @@ def offer(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int, no
     delay = max(1, int((deadline - now).total_seconds()) + 1)
     jobs.enqueue_after_commit(db.session, expire_offer, order.id, delay_seconds=delay,
                               job_id=f"care-offer-timeout-{assignment.id}")
+    return assignment
+
+
+def offer(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fen: int, now=None) -> None:
+    """Offer the (paid) order to `caregiver` (both locked): the acceptance deadline, the busy
+    block, and the assignment (open_assignment). A re-dispatch keeps the family's price or
+    better: when the family chose a caregiver and the new one asks less, the difference goes
+    back to the family. A platform-dispatched order keeps the platform's published price (the
+    deal the family took), whoever takes it."""
+    now = now or utcnow()
+    order.offer_to(caregiver.id, acceptance_deadline(order, now))
+    hold_time(order, caregiver.id)
+    kept = order.total_fen - order.refunded_fen
+    if order.dispatch_mode == "chosen" and quote_fen < kept:
+        refund_part(order, kept - quote_fen, "改派护工报价更低,退还差价")
+    open_assignment(order, caregiver, by=by, quote_fen=quote_fen, now=now)
 
 
 def refund_part(order: CareOrder, amount_fen: int, reason: str, requested_by: str = "system"):

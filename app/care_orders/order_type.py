@@ -4,15 +4,12 @@ Payments calls `lock_order` before it locks the payment row, so every hook below
 caregiver and the order locked in the house order (caregiver → order → payment;
 docs/locking.md).
 """
-from datetime import timedelta
-
-from app.care_orders import pricing
-from app.care_orders.models import CareAssignment, CareOrder
-from app.care_orders.core import (ORDER_TYPE, CareOrderNotFound, close_unpaid, fen_to_yuan,
-                                  lock_order, order_summary, record_event)
+from app.care_orders.core import (ORDER_TYPE, CareOrderNotFound, acceptance_deadline,
+                                  close_unpaid, fen_to_yuan, lock_order, open_assignment,
+                                  order_summary, record_event)
+from app.care_orders.models import CareOrder
 from app.caregivers.models import CARE_TYPES, Caregiver
-
-from app.common.time import to_local, utcnow
+from app.common.time import utcnow
 from app.extensions import db, jobs
 from app.notifications.services import notify
 from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
@@ -38,7 +35,7 @@ class CareOrderType:
         lock_order(order_id)
 
     def on_paid(self, order_id, payment):
-        from app.tasks.care_orders import dispatch_order, expire_offer
+        from app.tasks.care_orders import dispatch_order
 
         order = db.session.get(CareOrder, order_id)
         if order.status != "pending_payment":
@@ -53,28 +50,15 @@ class CareOrderType:
                    f"{order_summary(order)}已支付 {fen_to_yuan(order.total_fen)} 元,"
                    "平台正在为您匹配护工。", "care_order", order.id)
             return True
-        policy = pricing.care_policy()
-        deadline = min(now + timedelta(minutes=int(policy["accept_minutes"])), order.start_at)
-        deadline = max(deadline, now + timedelta(minutes=1))
-        order.mark_paid(now, deadline)
+        # the family's chosen caregiver: their time is held since the booking
+        order.mark_paid(now, acceptance_deadline(order, now))
         order.dispatch_count = 1
-        assignment = CareAssignment(order_id=order.id, caregiver_id=order.caregiver_id,
-                                    status="offered", by="family", deadline=deadline,
-                                    quote_fen=order.total_fen)
-        db.session.add(assignment)
-        db.session.flush()
         record_event(order, "paid", "family")
-        caregiver = db.session.get(Caregiver, order.caregiver_id)
         notify(order.user_id, "care_order_paid", "支付成功",
                f"{order_summary(order)}已支付 {fen_to_yuan(order.total_fen)} 元,等待护工接单。",
                "care_order", order.id)
-        notify(caregiver.user_id, "care_order_offered", "新的陪护订单",
-               f"您有一笔新订单:{order_summary(order)},请在 "
-               f"{to_local(deadline).strftime('%m-%d %H:%M')} 前确认接单。",
-               "care_assignment", assignment.id)
-        delay = max(1, int((deadline - now).total_seconds()) + 1)
-        jobs.enqueue_after_commit(db.session, expire_offer, order.id, delay_seconds=delay,
-                                  job_id=f"care-offer-timeout-{assignment.id}")
+        open_assignment(order, db.session.get(Caregiver, order.caregiver_id), by="family",
+                        quote_fen=order.total_fen, now=now)
         return True
 
     def on_closed(self, order_id, payment):
