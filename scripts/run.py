@@ -259,11 +259,15 @@ class Launcher:
         """Every child we restart when it dies: web, worker, cron, and our embedded redis."""
         return ([self.redis] if self.redis is not None else []) + self.children
 
-    def supervise_once(self):
-        """Notice dead children (and schedule their restart), restart those whose time came."""
+    def supervise_once(self, fatal=()):
+        """Notice dead children (and schedule their restart), restart those whose time came.
+        A dead child named in `fatal` stops the launcher instead (the web server during
+        start-up: a port taken or a broken app would only die again)."""
         now = time.monotonic()
         for child in self.supervised():
             process = child.process
+            if process is not None and process.poll() is not None and child.name in fatal:
+                raise Stop(f"{child.name} exited with code {process.returncode} during start-up")
             if process is not None and process.poll() is not None:
                 # a gunicorn worker may outlive its leader in its group, an RQ work-horse
                 # (own group, re-parented to us) outside it: neither may run twice
@@ -300,12 +304,6 @@ class Launcher:
             except (ProcessLookupError, ChildProcessError):
                 pass
 
-    def dead_child(self):
-        for child in self.children:
-            if child.process is not None and child.process.poll() is not None:
-                return child.name, child.process.returncode
-        return None
-
     def web_command(self):
         if self.dev:
             return [sys.executable, "-m", "flask", "run", "--debug", "--host", "127.0.0.1",
@@ -319,9 +317,9 @@ class Launcher:
         deadline = time.monotonic() + WEB_START_TIMEOUT
         while time.monotonic() < deadline:
             self.check_stop()
-            dead = self.dead_child()
-            if dead:
-                raise Stop(f"{dead[0]} exited with code {dead[1]} during start-up")
+            # a worker or cron that dies meanwhile (a kill -9 as soon as it shows) is restarted
+            # as it would be later; only the web server dying ends the start-up
+            self.supervise_once(fatal=("web",))
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     return response.status, response.read().decode("utf-8", "replace")
