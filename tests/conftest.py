@@ -112,6 +112,7 @@ def clean_state(app):
         _truncate_all()
         redis_client.conn.flushdb()
     app.extensions.pop("wechat_miniprogram", None)
+    app.extensions.pop("wechat_official", None)
     from app.booking.slots import gate
     gate._sold_out_until.clear()  # ids are reused after truncation; forget old sell-outs
     from app.common.principal_cache import local_principals

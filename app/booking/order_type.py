@@ -8,7 +8,8 @@ from datetime import timezone
 
 from app.booking.models import Registration
 from app.booking.services import (ORDER_TYPE, RegistrationNotFound, close_unpaid,
-                                  fen_to_yuan, lock_registration, order_summary)
+                                  fen_to_yuan, lock_registration, message_context,
+                                  order_summary)
 from app.booking.slots import issue_visit_number
 from app.common.time import utcnow
 from app.extensions import db
@@ -48,7 +49,7 @@ class RegistrationOrderType:
         registration.mark_booked(issue_visit_number(registration.schedule_id), utcnow())
         notify(registration.user_id, "registration_booked", "预约成功",
                f"{order_summary(registration)}已预约成功,就诊序号 {registration.visit_number}。",
-               "registration", registration.id)
+               "registration", registration.id, context=message_context(registration, "预约成功"))
         return True
 
     def on_closed(self, order_id, payment):
@@ -62,7 +63,9 @@ class RegistrationOrderType:
         notify(registration.user_id, "refund_succeeded", "退款成功",
                f"{order_summary(registration)}的挂号费 {fen_to_yuan(refund.amount_fen)} 元"
                "已原路退回。",
-               "refund", refund.id)
+               "refund", refund.id,
+               context={**message_context(registration, "退款成功"), "time": refund.succeeded_at,
+                        "amount_fen": refund.amount_fen})
         # money that arrived after the order closed never booked it: the order stays as it was
         if registration.paid_at is not None and payment.status == "refunded" \
                 and registration.status in ("cancelled", "stopped"):

@@ -7,7 +7,7 @@ database's conditional update), then the order row. Payment goes through app.pay
 """
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -30,6 +30,7 @@ from app.notifications.services import notify
 from app.patients.models import Patient
 from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
+from app.settings.booking_rules import booking_rules
 
 log = logging.getLogger("app.booking")
 ORDER_TYPE = "registration"
@@ -77,6 +78,11 @@ class BookingBlocked(AppError):
     message = "因多次爽约,暂停预约"
 
 
+class VisitDayNotReached(Conflict):
+    code = "visit_day_not_reached"
+    message = "未到就诊日,不能标记为已就诊"
+
+
 class CancelDeadlinePassed(Conflict):
     code = "cancel_deadline_passed"
     message = "已超过取消预约的截止时间"
@@ -92,17 +98,18 @@ def _order_no() -> str:
 
 # --------------------------------------------------------------------------------- booking
 
-def no_show_block(user_id: int, today=None):
-    """(blocked_until, count) when the account has too many recent no-shows, else None."""
-    config = current_app.config
+def no_show_block(user_id: int, today=None, config: dict | None = None):
+    """(blocked_until, count) when the account has too many recent no-shows, else None.
+    `config`: the booking rules when the caller has read them already."""
+    config = config or booking_rules()  # staff-editable (app/settings/booking_rules.py)
     today = today or local_today()
-    since = today - timedelta(days=config["NO_SHOW_WINDOW_DAYS"])
+    since = today - timedelta(days=config["no_show_window_days"])
     dates = db.session.scalars(select(Registration.visit_date).where(
         Registration.user_id == user_id, Registration.status == "no_show",
         Registration.visit_date > since).order_by(Registration.visit_date.desc())).all()
-    if len(dates) < config["NO_SHOW_LIMIT"]:
+    if len(dates) < config["no_show_limit"]:
         return None
-    until = dates[0] + timedelta(days=config["NO_SHOW_BLOCK_DAYS"])
+    until = dates[0] + timedelta(days=config["no_show_block_days"])
     return (until, len(dates)) if until >= today else None
 
 
@@ -115,10 +122,11 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
         raise PatientNotFound()
     if actor.real_name_status != "verified":
         raise RealNameRequired()
-    block = no_show_block(actor.id, now.date())
+    booking_config = booking_rules()  # one read of the staff-editable rules per booking
+    block = no_show_block(actor.id, now.date(), booking_config)
     if block:
         until, count = block
-        window = current_app.config["NO_SHOW_WINDOW_DAYS"]
+        window = booking_config["no_show_window_days"]
         raise BookingBlocked(f"您近{window}天内爽约{count}次,暂停预约至{until.isoformat()}",
                              details={"blocked_until": until.isoformat(), "no_shows": count})
     schedule = db.session.get(Schedule, schedule_id)
@@ -138,7 +146,7 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
         Registration.patient_id == patient.id, Registration.active.is_(True))
     if db.session.scalar(active.where(Registration.schedule_id == schedule.id)):
         raise AlreadyBooked()
-    limit = current_app.config["REGISTRATION_DAILY_LIMIT"]
+    limit = booking_config["daily_limit"]
     if db.session.scalar(active.where(Registration.visit_date == schedule.work_date)) >= limit:
         raise DailyLimitReached(f"该就诊人同一天最多预约 {limit} 个号", details={"limit": limit})
 
@@ -276,6 +284,20 @@ def fen_to_yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def visit_time(registration: Registration) -> datetime:
+    """When the clinic starts, as stored times are (naive UTC): the time a message shows."""
+    start = datetime.combine(registration.visit_date, registration.schedule.start_time,
+                             tzinfo=LOCAL_TZ)
+    return start.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def message_context(registration: Registration, status: str) -> dict:
+    """What a registration's WeChat message shows besides its text: hospital and department
+    (no patient name), a short status and the visit time."""
+    return {"subject": f"{registration.hospital.name} {registration.department.name}",
+            "status": status, "time": visit_time(registration)}
+
+
 def order_summary(registration: Registration) -> str:
     """The order in a message: masked patient name, never the full one (personal data)."""
     return (f"{mask_name(registration.patient_name)}预约的{registration.hospital.name}"
@@ -312,7 +334,7 @@ def cancel(actor, *, registration_id: int, now: datetime | None = None) -> Regis
         payment_services.close_for_order(ORDER_TYPE, registration_id)
     notify(registration.user_id, "registration_cancelled", "预约已取消",
            f"{order_summary(registration)}已取消" + (",挂号费将原路退回。" if paid else "。"),
-           "registration", registration.id)
+           "registration", registration.id, context=message_context(registration, "已取消"))
     db.session.commit()
     log.info("registration %s cancelled (%s)", registration_id, "paid" if paid else "unpaid")
     return registration
@@ -336,7 +358,7 @@ def close_unpaid(registration: Registration):
     release_slot(registration)
     notify(registration.user_id, "registration_closed", "订单已关闭",
            f"{order_summary(registration)}超时未支付,订单已关闭,号源已释放。", "registration",
-           registration.id)
+           registration.id, context=message_context(registration, "已关闭"))
 
 
 def close_registration(registration_id: int) -> str:
@@ -384,7 +406,7 @@ def stop_schedule(actor, *, schedule_id: int, reason: str) -> dict:
             outcome = "订单已关闭,无需支付。"
         notify(registration.user_id, "schedule_stopped", "停诊通知",
                f"{order_summary(registration)}门诊停诊({reason}),{outcome}", "registration",
-               registration.id)
+               registration.id, context=message_context(registration, "已停诊"))
     _invalidate_counts(schedule.department_id, schedule.work_date)
     db.session.commit()
     log.info("schedule %s stopped: %s booked, %s unpaid", schedule_id, stopped, closed)
@@ -400,6 +422,8 @@ def mark_visited(actor, *, registration_id: int) -> Registration:
     registration = db.session.get(Registration, registration_id, with_for_update=True)
     if registration is None:
         raise RegistrationNotFound()
+    if registration.status == "booked" and registration.visit_date > local_today():
+        raise VisitDayNotReached()  # a visit happens on its day; earlier is a mistaken tap
     registration.mark_visited(utcnow())
     db.session.commit()
     return registration
@@ -418,19 +442,26 @@ def send_visit_reminders(today=None) -> int:
                f"{mask_name(registration.patient_name)}明天{PERIODS.get(registration.period, '')}"
                f"{schedule.start_time.strftime('%H:%M')}在{registration.hospital.name}"
                f"{registration.department.name}就诊,就诊序号 {registration.visit_number}。",
-               "registration", registration.id)
+               "registration", registration.id, context=message_context(registration, "明日就诊"))
     db.session.commit()
     return len(registrations)
 
 
 def mark_no_shows(today=None) -> int:
-    """At the end of a visit day: booked orders never marked visited become no_show."""
+    """At the end of a visit day: booked orders never marked visited become no_show, and the
+    user is told once (the status moves once), with what repeated no-shows lead to."""
     today = today or local_today()
     registrations = db.session.scalars(select(Registration).where(
         Registration.status == "booked", Registration.visit_date <= today)
         .with_for_update()).all()
+    config = booking_rules()
     for registration in registrations:
         registration.mark_no_show()
+        notify(registration.user_id, "registration_no_show", "爽约提醒",
+               f"{order_summary(registration)}未按时就诊,已记为爽约。"
+               f"{config['no_show_window_days']}天内爽约{config['no_show_limit']}次将暂停预约"
+               f"{config['no_show_block_days']}天。",
+               "registration", registration.id, context=message_context(registration, "已爽约"))
     db.session.commit()
     return len(registrations)
 

@@ -66,7 +66,7 @@ def stop_schedule(body, schedule_id):
 
 
 @blp.post("/staff/registrations/<int:registration_id>/visited")
-@blp.errors(services.RegistrationNotFound, InvalidTransition)
+@blp.errors(services.RegistrationNotFound, InvalidTransition, services.VisitDayNotReached)
 @staff_required("operator")
 @blp.response(200, RegistrationSchema)
 def mark_visited(registration_id):

@@ -21,8 +21,8 @@ from app.availability.services import add_busy_block
 from app.care_disputes.models import DISPUTE_STATUSES, OPENED_BY, OUTCOMES, CareDispute
 from app.care_orders import pricing
 from app.care_orders.core import (BUSY_REF, CareOrderNotFound, current_assignment, fen_to_yuan,
-                                  lock_order, order_summary, record_event, refund_part,
-                                  release_time)
+                                  lock_order, message_context, order_summary, record_event,
+                                  refund_part, release_time)
 from app.care_orders.models import DISPUTABLE_STATUSES, STATUS_NAMES, CareOrder, CareOrderEvent
 from app.caregivers.models import CARE_TYPES, Caregiver
 from app.caregivers.ownership import own_caregiver
@@ -35,7 +35,7 @@ from app.earnings.models import EarningEntry
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.files.models import StoredFile
-from app.notifications.services import notify
+from app.notifications.services import notify, notify_staff
 from app.users.models import User
 
 log = logging.getLogger("app.care_disputes")
@@ -155,15 +155,20 @@ def open_dispute(actor, *, order_id: int, side: str, text: str, evidence_file_id
                  else "护工申请纠纷处理")
     summary = order_summary(order)
     body = f"{summary}已进入纠纷处理,平台将核实后处理,期间订单暂停。"
+    context = message_context(order, DISPUTE_STATUSES["open"])
     if side == "family":
         if order.caregiver_id is not None:
             caregiver_user = db.session.scalar(select(Caregiver.user_id).where(
                 Caregiver.id == order.caregiver_id))
             notify(caregiver_user, "care_dispute_opened", "用户申请了纠纷处理", body,
-                   "care_dispute", dispute.id)
+                   "care_dispute", dispute.id, context=context)
     else:
         notify(order.user_id, "care_dispute_opened", "护工申请了纠纷处理", body,
-               "care_dispute", dispute.id)
+               "care_dispute", dispute.id, context=context)
+    # the operators' to-do: the order number is what they look it up by in the console
+    notify_staff("care_dispute_opened_staff", f"{OPENED_BY[side]}申请了陪护纠纷,请处理",
+                 "care_dispute", dispute.id, roles=("operator",),
+                 context={"subject": order.order_no, "order_no": order.order_no})
     view = dispute_view(dispute, order)
     db.session.commit()
     log.info("care order %s disputed by the %s (dispute %s)", order.id, side, dispute.id)
@@ -371,13 +376,13 @@ def resolve(actor, *, order_id: int, outcome: str, note: str,
     money = f",将退款 {fen_to_yuan(refund)} 元" if refund else ""
     notify(order.user_id, "care_dispute_resolved", "纠纷已处理",
            f"{summary}的纠纷已处理:{OUTCOMES[outcome]}{money}。处理说明:{note}",
-           "care_dispute", dispute.id)
+           "care_dispute", dispute.id, context=message_context(order, OUTCOMES[outcome]))
     if order.caregiver_id is not None:
         caregiver_user = db.session.scalar(select(Caregiver.user_id).where(
             Caregiver.id == order.caregiver_id))
         notify(caregiver_user, "care_dispute_resolved", "纠纷已处理",
                f"{summary}的纠纷已处理:{OUTCOMES[outcome]}。处理说明:{note}",
-               "care_dispute", dispute.id)
+               "care_dispute", dispute.id, context=message_context(order, OUTCOMES[outcome]))
     db.session.commit()
     log.info("care order %s dispute %s resolved by staff %s: %s, refund %s", order.id,
              dispute.id, actor.id, outcome, refund)

@@ -161,6 +161,27 @@ def order_summary(order: CareOrder) -> str:
     return f"{mask_name(order.patient_name)}的{CARE_TYPES[order.care_type][0]}({start}至{end})"
 
 
+def order_subject(order: CareOrder) -> str:
+    """What a pushed message is about, in a template's 20 characters: the care type and the
+    hospital (or, at an address, the service day: an address is personal data). The order
+    number alone is 21 characters and would be cut."""
+    kind = CARE_TYPES[order.care_type][0]
+    if order.hospital_id is not None:
+        return f"{kind} {order.hospital.name}"
+    return f"{kind} {to_local(order.start_at).strftime('%m月%d日')}"
+
+
+def message_context(order: CareOrder, status: str, at: datetime | None = None) -> dict:
+    """The template fields of a care-order message (app/notifications/templates.py): subject,
+    a status of at most 5 characters, the time (`at`, else now), and the order's number and
+    id for templates that show or link them."""
+    context = {"subject": order_subject(order), "status": status,
+               "order_no": order.order_no, "order_id": order.id}
+    if at is not None:
+        context["time"] = at
+    return context
+
+
 def hold_time(order: CareOrder, caregiver_id: int) -> None:
     add_busy_block(caregiver_id, order.start_at.replace(tzinfo=timezone.utc),
                    order.end_at.replace(tzinfo=timezone.utc), ref_type=BUSY_REF,
@@ -214,7 +235,8 @@ def open_assignment(order: CareOrder, caregiver: Caregiver, *, by: str, quote_fe
     notify(caregiver.user_id, "care_order_offered", "新的陪护订单",
            f"您有一笔新订单:{order_summary(order)},请在 "
            f"{to_local(deadline).strftime('%m-%d %H:%M')} 前确认接单。",
-           "care_assignment", assignment.id)
+           "care_assignment", assignment.id,
+           context=message_context(order, "待接单", order.start_at))
     delay = max(1, int((deadline - now).total_seconds()) + 1)
     jobs.enqueue_after_commit(db.session, expire_offer, order.id, delay_seconds=delay,
                               job_id=f"care-offer-timeout-{assignment.id}")
@@ -269,4 +291,5 @@ def close_unpaid(order: CareOrder) -> None:
     release_time(order)
     record_event(order, "closed", "system")
     notify(order.user_id, "care_order_closed", "订单已关闭",
-           f"{order_summary(order)}超时未支付,订单已关闭。", "care_order", order.id)
+           f"{order_summary(order)}超时未支付,订单已关闭。", "care_order", order.id,
+           context=message_context(order, "已关闭"))

@@ -21,8 +21,8 @@ from sqlalchemy import and_, func, select
 
 from app.availability.services import busy_caregiver_ids, working_during_clause
 from app.care_orders import pricing
-from app.care_orders.core import (caregiver_quote, is_free, lock_order, offer, order_summary,
-                                  record_event, refund_part, withdraw_offer)
+from app.care_orders.core import (caregiver_quote, is_free, lock_order, message_context, offer,
+                                  order_summary, record_event, refund_part, withdraw_offer)
 from app.care_orders.models import CareAssignment, CareOrder
 from app.caregivers.models import (Caregiver, CaregiverHospital, CaregiverPrice,
                                    CaregiverSkill)
@@ -192,7 +192,8 @@ def _offer_to(order_id: int, caregiver_id: int) -> str:
         notify(order.user_id, "care_order_redispatched", "订单已改派",
                "原护工无法接单,平台已为您改派新的护工,费用不变或更低。", "care_assignment",
                db.session.scalar(select(func.max(CareAssignment.id)).where(
-                   CareAssignment.order_id == order.id)))
+                   CareAssignment.order_id == order.id)),
+               context=message_context(order, "已改派"))
     db.session.commit()
     log.info("care order %s offered to caregiver %s (dispatch %s)", order_id, caregiver_id,
              order.dispatch_count)
@@ -210,7 +211,7 @@ def _refund_unmatched(order_id: int) -> str:
     record_event(order, "refunded", "system", "暂无可接单的护工")
     notify(order.user_id, "care_order_unmatched", "暂无护工接单",
            f"很抱歉,{order_summary(order)}暂无可接单的护工,费用将全额原路退回。",
-           "care_order", order.id)
+           "care_order", order.id, context=message_context(order, "无人接单"))
     db.session.commit()
     log.info("care order %s refunded: no caregiver free", order_id)
     return "refunded"

@@ -167,6 +167,7 @@ Index("ix_care_orders_caregiver_status", CareOrder.caregiver_id, CareOrder.statu
       CareOrder.start_at)
 Index("ix_care_orders_status_deadline", CareOrder.status, CareOrder.acceptance_deadline)
 Index("ix_care_orders_status_ended", CareOrder.status, CareOrder.ended_at)
+Index("ix_care_orders_created_at", CareOrder.created_at)  # staff figures: placed today
 
 
 class CareAssignment(TimestampMixin, db.Model):

@@ -5,8 +5,8 @@ caregiver and the order locked in the house order (caregiver → order → payme
 docs/locking.md).
 """
 from app.care_orders.core import (ORDER_TYPE, CareOrderNotFound, acceptance_deadline,
-                                  close_unpaid, fen_to_yuan, lock_order, open_assignment,
-                                  order_summary, record_event)
+                                  close_unpaid, fen_to_yuan, lock_order, message_context,
+                                  open_assignment, order_summary, record_event)
 from app.care_orders.models import CareOrder
 from app.caregivers.models import CARE_TYPES, Caregiver
 from app.common.time import utcnow
@@ -48,7 +48,8 @@ class CareOrderType:
                                       job_id=f"care-dispatch-{order.id}-0")
             notify(order.user_id, "care_order_paid", "支付成功",
                    f"{order_summary(order)}已支付 {fen_to_yuan(order.total_fen)} 元,"
-                   "平台正在为您匹配护工。", "care_order", order.id)
+                   "平台正在为您匹配护工。", "care_order", order.id,
+                   context=message_context(order, "已支付"))
             return True
         # the family's chosen caregiver: their time is held since the booking
         order.mark_paid(now, acceptance_deadline(order, now))
@@ -56,7 +57,7 @@ class CareOrderType:
         record_event(order, "paid", "family")
         notify(order.user_id, "care_order_paid", "支付成功",
                f"{order_summary(order)}已支付 {fen_to_yuan(order.total_fen)} 元,等待护工接单。",
-               "care_order", order.id)
+               "care_order", order.id, context=message_context(order, "已支付"))
         open_assignment(order, db.session.get(Caregiver, order.caregiver_id), by="family",
                         quote_fen=order.total_fen, now=now)
         return True
@@ -71,7 +72,8 @@ class CareOrderType:
         order = db.session.get(CareOrder, order_id)
         notify(order.user_id, "refund_succeeded", "退款成功",
                f"{order_summary(order)}的 {fen_to_yuan(refund.amount_fen)} 元已原路退回。",
-               "refund", refund.id)
+               "refund", refund.id,
+               context={**message_context(order, "退款成功"), "amount_fen": refund.amount_fen})
 
 
 register_order_type(CareOrderType())

@@ -20,7 +20,8 @@ from app.care_orders import pricing
 from app.care_orders.core import (BUSY_REF, ORDER_TYPE, CareOrderNotFound, aware,
                                   caregiver_quote, close_unpaid, current_assignment,
                                   dispatch_quote, fen_to_yuan, hold_time, listed_caregiver,
-                                  lock_order, naive_utc, order_summary, record_event,
+                                  lock_order, message_context, naive_utc, order_summary,
+                                  record_event,
                                   refuse_unless_free, refund_part, release_time, withdraw_offer)
 from app.care_orders.models import CareOrder, CareOrderEvent, CareServiceRecord, STATUS_NAMES
 from app.caregivers.models import CARE_TYPES, Caregiver, CareSkill
@@ -287,7 +288,8 @@ def accept(actor, *, order_id: int) -> dict:
     record_event(order, "accepted", "caregiver")
     notify(order.user_id, "care_order_accepted", "护工已接单",
            f"{order_summary(order)}已由护工接单,请留意服务开始时间。", "care_assignment",
-           assignment.id if assignment else order.id)
+           assignment.id if assignment else order.id,
+           context=message_context(order, "已接单", order.start_at))
     db.session.commit()
     return order_view(order, "caregiver")
 
@@ -328,7 +330,8 @@ def start_service(actor, *, order_id: int, latitude: float | None = None,
     order.start(now, latitude, longitude)
     record_event(order, "started", "caregiver")
     notify(order.user_id, "care_service_started", "服务已开始",
-           f"{order_summary(order)}已开始服务。", "care_order", order.id)
+           f"{order_summary(order)}已开始服务。", "care_order", order.id,
+           context=message_context(order, "服务中", now))
     db.session.commit()
     return order_view(order, "caregiver")
 
@@ -367,7 +370,12 @@ def add_record(actor, *, order_id: int, condition: str | None = None,
                                recorded_at=utcnow(), condition=condition or None,
                                care_given=care_given or None, photo_file_ids=photos)
     db.session.add(record)
+    db.session.flush()
     record_event(order, "record", "caregiver")
+    # what was written may be medical: the family reads it in the app, never in a message
+    notify(order.user_id, "care_service_record_added", "新的服务记录", "护工新增了一条服务记录",
+           "care_service_record", record.id,
+           context=message_context(order, "新记录", record.recorded_at))
     db.session.commit()
     return record_view(record, "caregiver")
 
@@ -390,7 +398,7 @@ def end_service(actor, *, order_id: int) -> dict:
     hours = int(pricing.care_policy()["auto_complete_hours"])
     notify(order.user_id, "care_service_ended", "服务已结束,请确认",
            f"{order_summary(order)}已结束服务,请确认完成并评价;{hours} 小时后将自动确认。",
-           "care_order", order.id)
+           "care_order", order.id, context=message_context(order, "待确认", now))
     jobs.enqueue_after_commit(db.session, auto_complete, order.id,
                               delay_seconds=hours * 3600 + 5,
                               job_id=f"care-auto-complete-{order.id}")
@@ -408,7 +416,8 @@ def _complete(order: CareOrder, by: str) -> None:
     record_earning(order, order.total_fen - order.refunded_fen, "completion")
     record_event(order, "completed", "family" if by == "family" else "system")
     notify(caregiver.user_id, "care_order_completed", "订单已完成",
-           f"{order_summary(order)}已完成,收入将在结算后到账。", "care_order", order.id)
+           f"{order_summary(order)}已完成,收入将在结算后到账。", "care_order", order.id,
+           context=message_context(order, "已完成"))
 
 
 @retry_deadlock
@@ -474,12 +483,14 @@ def cancel_by_family(actor, *, order_id: int, reason: str | None = None) -> dict
             record_earning(order, kept - refund, "cancellation")
             caregiver = db.session.get(Caregiver, order.caregiver_id)
             notify(caregiver.user_id, "care_order_cancelled", "订单已取消",
-                   f"{order_summary(order)}已被用户取消。", "care_order", order.id)
+                   f"{order_summary(order)}已被用户取消。", "care_order", order.id,
+                   context=message_context(order, "已取消"))
         refund_part(order, refund, "用户取消陪护订单")
         outcome = f",将退款 {fen_to_yuan(refund)} 元。"
     record_event(order, "cancelled", "family", reason)
     notify(order.user_id, "care_order_cancelled", "订单已取消",
-           f"{order_summary(order)}已取消{outcome}", "care_order", order.id)
+           f"{order_summary(order)}已取消{outcome}", "care_order", order.id,
+           context=message_context(order, "已取消"))
     db.session.commit()
     return order_view(order, "family")
 

@@ -1,3 +1,5 @@
+from datetime import date
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.care_disputes.models import DISPUTE_STATUSES, OPENED_BY, OUTCOMES
@@ -10,6 +12,9 @@ from app.payments.models import PAYMENT_STATUSES, REFUND_STATUSES
 
 _ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 _QUERY_ID = {"validate": validate.Range(min=1, max=2**31 - 1)}
+# a day this platform can have orders on; year 1 or 9999 would overflow the UTC conversion
+_SANE_DAY = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31),
+                           error="日期应在 2000-01-01 到 2099-12-31 之间")
 
 
 def _int(low: int, high: int, description: str):
@@ -27,8 +32,10 @@ class StaffCareOrderQuerySchema(PageQuerySchema):
     caregiver_id = fields.Integer(**_QUERY_ID)
     user_id = fields.Integer(**_QUERY_ID, metadata={"description": "下单用户"})
     city_code = fields.String(validate=validate.Regexp(r"^\d{6}$"))
-    start_from = fields.Date(metadata={"description": "服务开始日期不早于(本地日期,含)"})
-    start_to = fields.Date(metadata={"description": "服务开始日期不晚于(本地日期,含)"})
+    start_from = fields.Date(validate=_SANE_DAY, metadata={
+        "description": "服务开始日期不早于(本地日期,含)"})
+    start_to = fields.Date(validate=_SANE_DAY, metadata={
+        "description": "服务开始日期不晚于(本地日期,含)"})
     dispatch_mode = fields.String(validate=validate.OneOf(list(DISPATCH_MODES)))
 
     @validates_schema

@@ -269,12 +269,12 @@ def reassign(actor: StaffUser, *, order_id: int, caregiver_id: int, reason: str)
         previous = db.session.get(Caregiver, previous_id)
         notify(previous.user_id, "care_order_reassigned", "订单已改派",
                f"{order_summary(order)}已由平台改派给其他护工,该时段已释放。原因:{reason}",
-               "care_assignment", assignment_id)
+               "care_assignment", assignment_id, context=core.message_context(order, "已改派"))
     money = f"新护工报价更低,差价 {fen_to_yuan(difference)} 元将原路退回。" if difference > 0 \
         else "费用不变。"
     notify(order.user_id, "care_order_reassigned", "订单已更换护工",
            f"{order_summary(order)}已由平台更换护工,等待新护工接单;{money}",
-           "care_assignment", assignment_id)
+           "care_assignment", assignment_id, context=core.message_context(order, "已改派"))
     db.session.commit()
     log.info("staff %s reassigned care order %s from caregiver %s to %s", actor.id, order.id,
              previous_id, caregiver.id)
@@ -328,13 +328,15 @@ def cancel_order(actor: StaffUser, *, order_id: int, reason: str,
         outcome = f",将退款 {fen_to_yuan(refund)} 元。" if refund else ",本单不退款。"
     record_event(order, "cancelled", "staff", reason)
     notify(order.user_id, "care_order_cancelled", "订单已取消",
-           f"{order_summary(order)}已由平台取消{outcome}原因:{reason}", "care_order", order.id)
+           f"{order_summary(order)}已由平台取消{outcome}原因:{reason}", "care_order", order.id,
+           context=core.message_context(order, "已取消"))
     if order.caregiver_id is not None:
         caregiver = db.session.get(Caregiver, order.caregiver_id)
         earned = kept - refund
         tail = f"本单保留 {fen_to_yuan(earned)} 元计入您的收入(扣除平台服务费)。" if earned > 0 else ""
         notify(caregiver.user_id, "care_order_cancelled", "订单已取消",
-               f"{order_summary(order)}已由平台取消,该时段已释放。{tail}", "care_order", order.id)
+               f"{order_summary(order)}已由平台取消,该时段已释放。{tail}", "care_order", order.id,
+               context=core.message_context(order, "已取消"))
     db.session.commit()
     log.info("staff %s cancelled care order %s (%s, refund %s of %s)", actor.id, order.id,
              status, refund, kept)

@@ -11,7 +11,8 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from app.care_orders.core import CareOrderNotFound, lock_order, order_summary, record_event
+from app.care_orders.core import (CareOrderNotFound, lock_order, message_context, order_summary,
+                                  record_event)
 from app.care_orders.models import CareOrder
 from app.care_reviews.models import REVIEW_TAGS, CareReview
 from app.caregivers.models import CARE_TYPES, Caregiver
@@ -80,7 +81,8 @@ def create_review(actor, *, order_id: int, stars: int, tags=(), text: str | None
     caregiver.rating_avg = int(total) / int(count)
     record_event(order, "reviewed", "family")
     notify(caregiver.user_id, "care_order_reviewed", "收到新的评价",
-           f"{order_summary(order)}收到了 {stars} 星评价。", "care_review", review.id)
+           f"{order_summary(order)}收到了 {stars} 星评价。", "care_review", review.id,
+           context=message_context(order, f"{stars}星评价"))
     db.session.commit()
     return review_view(review, order.care_type)
 
@@ -103,7 +105,8 @@ def reply_to_review(actor, *, order_id: int, reply: str) -> dict:
         raise AlreadyReplied()
     review.reply, review.replied_at = reply, utcnow()
     notify(order.user_id, "care_review_replied", "护工回复了您的评价",
-           f"{order_summary(order)}的护工回复了您的评价。", "care_review", review.id)
+           f"{order_summary(order)}的护工回复了您的评价。", "care_review", review.id,
+           context=message_context(order, "已回复"))
     db.session.commit()
     return review_view(review, order.care_type)
 

@@ -16,13 +16,14 @@ from app.caregivers.models import (CAREGIVER_STATUSES, CARE_TYPES, PRICE_UNITS, 
                                    VETTED_FIELDS,
                                    Caregiver, CaregiverDistrict, CaregiverHospital,
                                    CaregiverPrice, CaregiverRevision, CaregiverSkill, CareSkill)
+from app.common.masking import mask_name
 from app.common.models import InvalidTransition
 from app.common.pagination import paginate
 from app.common.time import local_today, utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.files.services import owned_file
-from app.notifications.services import notify
+from app.notifications.services import notify, notify_staff
 from app.settings.services import get_setting, set_setting
 from app.staff.models import StaffUser
 from app.users.models import User
@@ -311,6 +312,10 @@ def submit_my_application(actor: User) -> dict:
     caregiver.phone = user.phone  # the number customers and staff reach them on, as bound now
     caregiver.submitted_at = utcnow()
     caregiver.reject_reason = None
+    # once per submission: a resubmission after a rejection is a new review to do
+    notify_staff("caregiver_application_submitted", "护工入驻申请待审核",
+                 f"caregiver:{caregiver.review_round}", caregiver.id, roles=("reviewer",),
+                 context={"subject": f"护工 {mask_name(caregiver.name)} 入驻申请"})
     db.session.commit()
     return profile_view(caregiver)
 
@@ -514,9 +519,15 @@ def _propose(caregiver: Caregiver, revision: CaregiverRevision | None, vetted: d
     proposed = {k: v for k, v in proposed.items() if current.get(k) != v}
     if revision is None:
         if proposed:
-            db.session.add(CaregiverRevision(caregiver_id=caregiver.id, status="pending",
-                                             changes_encrypted=json.dumps(proposed,
-                                                                          ensure_ascii=False)))
+            revision = CaregiverRevision(caregiver_id=caregiver.id, status="pending",
+                                         changes_encrypted=json.dumps(proposed,
+                                                                      ensure_ascii=False))
+            db.session.add(revision)
+            db.session.flush()
+            # a new revision is a review to do; more changes merged into it are not
+            notify_staff("caregiver_application_submitted", "护工资料修改待审核",
+                         "caregiver_revision", revision.id, roles=("reviewer",),
+                         context={"subject": f"护工 {mask_name(caregiver.name)} 资料修改"})
     elif proposed:
         revision.changes_encrypted = json.dumps(proposed, ensure_ascii=False)
     else:
@@ -643,14 +654,16 @@ def decide_application(actor: StaffUser, *, caregiver_id: int, approve: bool,
         caregiver.approved_at = caregiver.approved_at or utcnow()
         notify(caregiver.user_id, "caregiver_approved", "护工入驻审核通过",
                "您的护工入驻申请已通过审核,资料已对用户展示,可以开始接单了。",
-               "caregiver_review", caregiver.review_round)
+               "caregiver_review", caregiver.review_round,
+               context={"subject": "护工入驻申请", "status": "已通过"})
     else:
         if not reason:
             _refuse(ReasonRequired(details={"reason": ["必填"]}))
         caregiver.reject(reason)
         notify(caregiver.user_id, "caregiver_rejected", "护工入驻审核未通过",
                f"您的护工入驻申请未通过审核,原因:{reason}。请修改后重新提交。",
-               "caregiver_review", caregiver.review_round)
+               "caregiver_review", caregiver.review_round,
+               context={"subject": "护工入驻申请", "status": "未通过", "reason": reason})
     caregiver.reviewed_at = utcnow()
     caregiver.reviewed_by_staff_id = actor.id
     db.session.commit()
@@ -667,7 +680,8 @@ def suspend_caregiver(actor: StaffUser, *, caregiver_id: int, reason: str) -> di
         _refuse(error)
     notify(caregiver.user_id, "caregiver_suspended", "已暂停接单",
            f"您的护工资料已被平台暂停展示和接单,原因:{reason}。如有疑问请联系客服。",
-           "caregiver_suspension", caregiver.suspension_count)
+           "caregiver_suspension", caregiver.suspension_count,
+           context={"subject": "护工接单资格", "status": "已暂停", "reason": reason})
     db.session.commit()
     log.info("staff %s suspended caregiver %s", actor.id, caregiver.id)
     return profile_view(caregiver, staff=True)
@@ -686,7 +700,7 @@ def reinstate_caregiver(actor: StaffUser, *, caregiver_id: int) -> dict:
     caregiver.reinstate()
     notify(caregiver.user_id, "caregiver_reinstated", "已恢复接单",
            "您的护工资料已恢复展示,可以继续接单。", "caregiver_suspension",
-           caregiver.suspension_count)
+           caregiver.suspension_count, context={"subject": "护工接单资格", "status": "已恢复"})
     db.session.commit()
     log.info("staff %s reinstated caregiver %s", actor.id, caregiver.id)
     return profile_view(caregiver, staff=True)
@@ -743,14 +757,16 @@ def decide_revision(actor: StaffUser, *, revision_id: int, approve: bool,
         revision.approve()
         _apply(caregiver, changes)
         notify(caregiver.user_id, "caregiver_revision_approved", "资料修改已通过",
-               "您提交的资料修改已通过审核,已更新展示。", "caregiver_revision", revision.id)
+               "您提交的资料修改已通过审核,已更新展示。", "caregiver_revision", revision.id,
+               context={"subject": "护工资料修改", "status": "已通过"})
     else:
         if not reason:
             _refuse(ReasonRequired(details={"reason": ["必填"]}))
         revision.reject(reason)
         notify(caregiver.user_id, "caregiver_revision_rejected", "资料修改未通过",
                f"您提交的资料修改未通过审核,原因:{reason}。资料保持修改前的内容。",
-               "caregiver_revision", revision.id)
+               "caregiver_revision", revision.id,
+               context={"subject": "护工资料修改", "status": "未通过", "reason": reason})
     revision.reviewed_at = utcnow()
     revision.reviewed_by_staff_id = actor.id
     db.session.commit()

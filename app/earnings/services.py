@@ -184,7 +184,9 @@ def settle_caregiver(caregiver_id: int, now: datetime) -> SettlementBatch | None
         entry.settle(batch.id, settled_at)
     notify(caregiver.user_id, "earnings_settled", "收入已结算",
            f"本周结算 {len(entries)} 笔收入,合计 {fen_to_yuan(batch.net_fen)} 元。",
-           "settlement_batch", batch.id)
+           "settlement_batch", batch.id,
+           context={"subject": f"陪护收入 {len(entries)} 笔", "status": "已结算",
+                    "amount_fen": batch.net_fen, "time": settled_at})
     db.session.commit()
     return batch
 

@@ -453,7 +453,7 @@ def _listed(caregiver_id: int) -> Caregiver:
 
 
 def get_caregiver(*, caregiver_id: int, now: datetime | None = None) -> dict:
-    """A listed caregiver's public profile with its next free windows (7 days, at most 20),
+    """A listed caregiver's public profile with its next free windows (today and the 6 days after, at most 20),
     its latest reviews and how often each review tag was picked."""
     from app.availability.services import free_windows
     from app.care_reviews.services import recent_reviews, review_summary
@@ -467,7 +467,10 @@ def get_caregiver(*, caregiver_id: int, now: datetime | None = None) -> dict:
         .where(CaregiverHospital.caregiver_id == caregiver.id, Hospital.is_active.is_(True))
         .order_by(Hospital.id)).all()
     start = to_local(now or utcnow()).replace(second=0, microsecond=0)
-    windows = free_windows(caregiver.id, start, start + timedelta(days=NEXT_FREE_DAYS))
+    # 7 calendar days counting today, so the list never ends in a sliver of the 8th morning.
+    end = datetime.combine(start.date() + timedelta(days=NEXT_FREE_DAYS), datetime.min.time(),
+                           tzinfo=LOCAL_TZ)
+    windows = free_windows(caregiver.id, start, end)
     reviews = review_summary(caregiver)
     return {
         **card,

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.models import TimestampMixin, transition
@@ -111,3 +111,6 @@ class Refund(TimestampMixin, db.Model):
         """Staff send a failed refund again (the same out_refund_no)."""
         transition(self, "status", {FAILED_REFUND}, OPEN_REFUND)
         self.next_attempt_at = None
+
+
+Index("ix_payments_paid_at", Payment.paid_at)  # staff figures: money received today

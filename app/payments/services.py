@@ -31,6 +31,7 @@ from app.common.pagination import paginate
 from app.common.time import LOCAL_TZ, utcnow
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.extensions import db, jobs
+from app.notifications.services import notify_staff
 from app.payments.models import FAILED_REFUND, OPEN_REFUND, Payment, Refund
 from app.payments.protocol import OrderNotPayable, order_type as registered_order_type
 from app.tasks import payments as tasks
@@ -523,6 +524,7 @@ def _refund_refused(refund_id: int, refusal: PayApiError) -> str:
         refund.refused(reason, retry_at=None)
         log.error("refund %s refused (%s) past its retry window: failed, staff must act",
                   refund.out_refund_no, refusal.wechat_code)
+        _tell_staff_refund_failed(refund)
         outcome = "failed"
     else:
         delay = refund_retry_delay(refund.attempts + 1)
@@ -535,6 +537,16 @@ def _refund_refused(refund_id: int, refusal: PayApiError) -> str:
         outcome = "retrying"
     db.session.commit()
     return outcome
+
+
+def _tell_staff_refund_failed(refund: Refund):
+    """Inside the transaction that fails the refund: operators are told the money is still
+    owed (once per refund; a staff retry that fails again shows in the failed list)."""
+    yuan = f"{refund.amount_fen // 100}.{refund.amount_fen % 100:02d}"
+    notify_staff("refund_failed", f"退款失败 {yuan} 元,请处理", "refund", refund.id,
+                 roles=("operator",),
+                 context={"subject": refund.out_refund_no, "order_no": refund.out_refund_no,
+                          "amount_fen": refund.amount_fen})
 
 
 def _finish_refund(refund_id: int, result: dict, attempted=False) -> str:
@@ -570,6 +582,7 @@ def _settle(payment: Payment, refund: Refund, status: str, result: dict) -> str:
         refund.fail(f"微信退款状态 {status}")
         log.error("refund %s ended %s at WeChat: failed, staff must act", refund.out_refund_no,
                   status)
+        _tell_staff_refund_failed(refund)
         return "applied"
     return "ignored"  # PROCESSING: wait for the notification
 

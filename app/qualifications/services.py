@@ -372,7 +372,8 @@ def decide(actor: StaffUser, *, qualification_id: int, approve: bool,
         caregiver.reinstate()
         notify(caregiver.user_id, "caregiver_reinstated", "已恢复接单",
                "您更新的证件已通过审核,您的护工资料已恢复展示,可以继续接单。",
-               "caregiver_suspension", caregiver.suspension_count)
+               "caregiver_suspension", caregiver.suspension_count,
+               context={"subject": "护工接单资格", "status": "已恢复"})
     db.session.commit()
     log.info("staff %s %s qualification %s", actor.id, "approved" if approve else "rejected",
              qualification.id)
@@ -408,11 +409,19 @@ def _tell_reviewed(caregiver: Caregiver, qualification: Qualification):
     ref_type = f"qualification:{qualification.review_round}"
     if qualification.status == "approved":
         notify(caregiver.user_id, "qualification_approved", "证件审核通过",
-               f"您提交的{name}「{qualification.title}」已通过审核。", ref_type, qualification.id)
+               f"您提交的{name}「{qualification.title}」已通过审核。", ref_type, qualification.id,
+               context={"subject": _subject(qualification), "status": "已通过"})
     else:
         notify(caregiver.user_id, "qualification_rejected", "证件审核未通过",
                f"您提交的{name}「{qualification.title}」未通过审核,原因:"
-               f"{qualification.reject_reason}。请修改后重新提交。", ref_type, qualification.id)
+               f"{qualification.reject_reason}。请修改后重新提交。", ref_type, qualification.id,
+               context={"subject": _subject(qualification), "status": "未通过",
+                        "reason": qualification.reject_reason})
+
+
+def _subject(qualification: Qualification) -> str:
+    """A document in a WeChat message: its title (else its kind), never its number."""
+    return qualification.title or QUALIFICATION_KINDS[qualification.kind]
 
 
 # ---------------------------------------------------------------- what others read
@@ -518,7 +527,9 @@ def _warn_caregiver(caregiver_id: int, today: date, horizon: date) -> int:
         notify(caregiver.user_id, "qualification_expiring", "证件即将到期",
                f"您的{name}「{qualification.title}」将于 {qualification.expires_on.isoformat()}"
                " 到期,请及时上传新证件并提交审核,以免影响接单。",
-               "qualification", qualification.id)
+               "qualification", qualification.id,
+               context={"subject": _subject(qualification), "status": "即将到期",
+                        "reason": "请及时上传新证件并提交审核", "time": qualification.expires_on})
         qualification.expiry_warned_at = utcnow()
         count += 1
     db.session.commit()
@@ -549,7 +560,8 @@ def _suspend_if_lapsed(caregiver_id: int, today: date) -> int:
     caregiver.suspend("expiry", f"{names}已过期")
     notify(caregiver.user_id, "caregiver_suspended", "已暂停接单",
            f"您的{names}已过期,护工资料已暂停展示。请上传新证件,审核通过后将自动恢复。",
-           "caregiver_suspension", caregiver.suspension_count)
+           "caregiver_suspension", caregiver.suspension_count,
+           context={"subject": "护工接单资格", "status": "已暂停", "reason": f"{names}已过期"})
     db.session.commit()
     log.info("caregiver %s suspended: %s expired", caregiver_id, ",".join(missing))
     return 1

@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.models import TimestampMixin
+from app.common.time import utcnow
 from app.extensions import db
 
 STAFF_ROLES = {"admin": "管理员", "operator": "运营", "reviewer": "审核员"}
@@ -30,3 +31,17 @@ class StaffUser(TimestampMixin, db.Model):
 
     def has_role(self, *roles):
         return self.role == "admin" or self.role in roles
+
+
+class UserWarningRecord(db.Model):
+    """A warning staff gave a user (the user reads it in their inbox). Append-only: a warning is
+    a record of what was said, never edited; the count is what staff weigh before a ban."""
+
+    __tablename__ = "user_warnings"
+    __table_args__ = (Index("ix_user_warnings_user_time", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

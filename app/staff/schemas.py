@@ -52,3 +52,23 @@ class RealNameDecisionSchema(BaseSchema):
 
 class BanUserSchema(BaseSchema):
     reason = Text(200, required=True, min_length=2)
+
+
+class UnbanUserSchema(BaseSchema):
+    # optional, so clients that unban without a body keep working; when given it is kept on
+    # the user (users.unban_reason) and in the audit log
+    reason = Text(200, min_length=2, metadata={"description": "解封原因(选填)"})
+
+
+class WarnUserSchema(BaseSchema):
+    reason = Text(200, required=True, min_length=2,
+                  metadata={"description": "警告内容(用户会在消息中看到)"})
+
+
+class UserWarningSchema(BaseSchema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    staff_id = fields.Integer()
+    reason = fields.String()
+    created_at = LocalDateTime()
+

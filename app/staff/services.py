@@ -8,14 +8,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.audit.listeners import record_action
 from app.common.auth import issue_token
 from app.common.pagination import paginate
 from app.common.time import utcnow
 from app.errors import AppError, Forbidden, NotFound, ValidationFailed
-from app.extensions import db, redis_client
-from app.staff.models import STAFF_ROLES, StaffUser
+from app.extensions import db, jobs, redis_client
+from app.notifications.services import notify
+from app.staff.models import STAFF_ROLES, StaffUser, UserWarningRecord
 from app.users.models import RealNameVerification, User
 from app.users.services import tell_real_name_reviewed
 
@@ -245,14 +247,85 @@ def ban_user(actor: StaffUser, user_id: int, reason: str) -> User:
     return user
 
 
-def unban_user(actor: StaffUser, user_id: int) -> User:
+def unban_user(actor: StaffUser, user_id: int, reason: str | None = None) -> User:
+    """banned → active; the reason (optional) stays on the user until the next ban."""
     require_role(actor, "operator")
     user = db.session.get(User, user_id)
     if user is None:
         raise UserNotFound()
-    user.unban()
+    user.unban(reason)
     db.session.commit()
+    log.info("staff %s unbanned user %s", actor.id, user.id)
     return user
+
+
+def warn_user(actor: StaffUser, user_id: int, reason: str) -> UserWarningRecord:
+    """Records a warning and tells the user: the inbox message in this transaction, its WeChat
+    push (when the user subscribed) after the commit. A banned user can be warned too: the
+    record is what staff weigh later, and they read it once unbanned."""
+    require_role(actor, "operator")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    warning = UserWarningRecord(user_id=user.id, staff_id=actor.id, reason=reason)
+    db.session.add(warning)
+    db.session.flush()  # its id makes the message unique
+    notify(user.id, "user_warned", "账号警告",
+           f"您的账号收到平台警告,原因:{reason}。请遵守平台规则,多次违规将被封禁。",
+           "user_warning", warning.id,
+           context={"subject": "账号警告", "status": "警告", "reason": reason})
+    db.session.commit()
+    log.info("staff %s warned user %s", actor.id, user.id)
+    return warning
+
+
+def user_warnings(actor: StaffUser, user_ids: list[int], latest: int = 3) -> dict[int, dict]:
+    """user id → {"count", "latest": the last `latest` warnings, newest first} for a page of
+    users (two queries, whatever the page size)."""
+    require_role(actor, "operator")
+    if not user_ids:
+        return {}
+    counts = dict(db.session.execute(
+        select(UserWarningRecord.user_id, func.count()).where(
+            UserWarningRecord.user_id.in_(user_ids)).group_by(UserWarningRecord.user_id)).all())
+    ranked = (select(UserWarningRecord.id, func.row_number().over(
+        partition_by=UserWarningRecord.user_id, order_by=UserWarningRecord.id.desc())
+        .label("rank")).where(UserWarningRecord.user_id.in_(user_ids)).subquery())
+    recent = db.session.scalars(select(UserWarningRecord).join(
+        ranked, ranked.c.id == UserWarningRecord.id).where(ranked.c.rank <= latest)
+        .order_by(UserWarningRecord.id.desc())).all()
+    summary = {user_id: {"count": counts.get(user_id, 0), "latest": []} for user_id in user_ids}
+    for warning in recent:
+        summary[warning.user_id]["latest"].append(warning)
+    return summary
+
+
+class UnknownQueue(ValidationFailed):
+    code = "unknown_queue"
+    message = "没有这个队列"
+
+
+def retry_failed_jobs(actor: StaffUser, queue: str | None = None) -> int:
+    """Requeue the failed jobs of `queue` (every queue when None). It changes Redis, not rows,
+    so the audit entry is written explicitly, committed only once the requeue has happened."""
+    require_role(actor, "admin")
+    if queue is not None and queue not in current_app.config["RQ_QUEUES"]:
+        raise UnknownQueue(details={"queue": ["没有这个队列"]})
+    record_action(db.session, queue=queue or "*")
+    count = jobs.retry_failed(queue)
+    db.session.commit()
+    log.info("staff %s requeued %s failed jobs of %s", actor.id, count, queue or "every queue")
+    return count
+
+
+def run_periodic_job(actor: StaffUser, name: str) -> dict:
+    """Run a job of the cron table now (enqueued after the commit, with its audit entry)."""
+    require_role(actor, "admin")
+    entry = jobs.run_periodic_now(db.session, name)
+    record_action(db.session, job=name)
+    db.session.commit()
+    log.info("staff %s ran periodic job %s", actor.id, name)
+    return entry
 
 
 def require_role(actor: StaffUser, role: str):

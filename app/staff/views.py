@@ -6,7 +6,8 @@ from app.common.pagination import page_schema
 from app.extensions import limiter
 from app.staff import services
 from app.staff.schemas import (BanUserSchema, RealNameDecisionSchema, RealNameReviewQuerySchema,
-                               RealNameReviewSchema, StaffLoginResultSchema, StaffLoginSchema)
+                               RealNameReviewSchema, StaffLoginResultSchema, StaffLoginSchema,
+                               UnbanUserSchema, UserWarningSchema, WarnUserSchema)
 from app.users.schemas import UserSchema
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="工作人员")
@@ -56,7 +57,18 @@ def ban_user(body, user_id):
 @blp.post("/users/<int:user_id>/unban")
 @blp.errors((404, "user_not_found"), InvalidTransition)
 @staff_required("operator")
+@blp.arguments(UnbanUserSchema)
 @blp.response(200, UserSchema)
-def unban_user(user_id):
-    """解除封禁"""
-    return services.unban_user(current_staff(), user_id)
+def unban_user(body, user_id):
+    """解除封禁(可附解封原因)"""
+    return services.unban_user(current_staff(), user_id, body.get("reason"))
+
+
+@blp.post("/users/<int:user_id>/warn")
+@blp.errors((404, "user_not_found"))
+@staff_required("operator")
+@blp.arguments(WarnUserSchema)
+@blp.response(201, UserWarningSchema)
+def warn_user(body, user_id):
+    """警告用户:记录警告并通过消息通知用户"""
+    return services.warn_user(current_staff(), user_id, body["reason"])

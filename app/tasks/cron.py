@@ -1,10 +1,16 @@
 """The `rq cron` table, loaded by `rq cron app.tasks.cron`. The cron process only enqueues;
-the functions run in `flask worker`, inside the app context."""
-from rq import Queue, cron
-from rq import cron as rq_cron_module
-from rq.serializers import JSONSerializer
+the functions run in `flask worker`, inside the app context.
 
-from app.common.jobs import job_name
+Time-based work is never left to a delayed job alone: every delayed job (payment TTL, offer
+timeout, auto-completion, refund retry) has a sweep here that finds the same work in the
+database, so a Redis flush or a lost job costs at most a minute (tested in
+tests/platform/test_cron_sweeps_after_flush.py). Visit reminders run twice an evening, the
+second run the backstop of the first; the other daily jobs catch up at their next run."""
+from rq import cron
+from rq import cron as rq_cron_module
+
+from app.common.jobs import JobQueue, job_name
+from app.tasks.announcements import resume_announcements
 from app.tasks.availability import roll_forward_day_windows
 from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_reminders,
                                sweep_unpaid_registrations)
@@ -12,35 +18,46 @@ from app.tasks.care_orders import sweep_care_orders
 from app.tasks.caregivers import check_qualification_expiry
 from app.tasks.earnings import settle_earnings
 from app.tasks.maintenance import record_heartbeat
+from app.tasks.notifications import sweep_pushes
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
 
-
-class JsonQueue(Queue):
-    """rq 2.12's CronJob.enqueue builds a plain Queue and ignores `rq cron -S json`, so its
-    jobs would be pickled while our workers read JSON. Loading this table swaps in a queue
-    that serialises as the workers expect."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("serializer", JSONSerializer)
-        super().__init__(*args, **kwargs)
+# rq 2.12's CronJob.enqueue builds a plain Queue and ignores `rq cron -S json`, so its jobs
+# would be pickled while our workers read JSON, and would have no retries. Loading this table
+# swaps in our queue: JSON, and the default retry policy (a sweep whose worker died is retried).
+rq_cron_module.Queue = JobQueue
 
 
-rq_cron_module.Queue = JsonQueue
+# job name → {name, label, interval | cron, run_now}: the table below as data, which the
+# console's jobs page lists (app.common.jobs.periodic_jobs) and whose jobs it can run at once
+PERIODIC_JOBS: dict[str, dict] = {}
 
-def _every(function, **schedule):
-    job_name(function)  # only declared jobs (@job) are scheduled
+
+def _every(function, label, *, run_now=True, **schedule):
+    """`label` is what staff read; run_now=False for a job that is wrong off its schedule."""
+    name = job_name(function)  # only declared jobs (@job) are scheduled
+    PERIODIC_JOBS[name] = {"name": name, "function": function, "label": label,
+                           "interval": schedule.get("interval"), "cron": schedule.get("cron"),
+                           "run_now": run_now}
     cron.register(function, queue_name="default", **schedule)
 
 
-_every(record_heartbeat, interval=60)
-_every(sweep_expired_payments, interval=60)
-_every(reconcile_payments, interval=60)  # lost notifications, and refused refunds now due
-_every(sweep_unpaid_registrations, interval=60)
-_every(rebuild_booking_gates, interval=60)
-_every(sweep_care_orders, interval=60)  # offer timeouts, dispatch, auto-completion, lost jobs
-# rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai
-_every(send_visit_reminders, cron="0 10 * * *")
-_every(mark_no_shows, cron="55 15 * * *")
-_every(check_qualification_expiry, cron="30 1 * * *")  # 09:30 Shanghai
-_every(roll_forward_day_windows, cron="5 16 * * *")  # 00:05 Shanghai: the new horizon day
-_every(settle_earnings, cron="0 18 * * 0")  # Monday 02:00 Shanghai: the weekly settlement
+_every(record_heartbeat, "定时任务心跳", interval=60)
+_every(sweep_expired_payments, "关闭超时未付款的支付", interval=60)
+# lost notifications, and refused refunds now due
+_every(reconcile_payments, "支付对账与退款重试", interval=60)
+_every(sweep_unpaid_registrations, "关闭未发起支付的挂号", interval=60)
+_every(rebuild_booking_gates, "校正挂号号源", interval=60)
+# offer timeouts, dispatch, auto-completion, lost jobs
+_every(sweep_care_orders, "陪护订单巡检(派单、超时、自动完成)", interval=60)
+_every(sweep_pushes, "补发未送达的消息推送", interval=60)  # job lost or sender died
+_every(resume_announcements, "续发中断的公告", interval=60)  # next batch job was lost
+# rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai.
+# Reminders at 18:00, and at 20:00 for what a lost run missed and tomorrow's later bookings.
+_every(send_visit_reminders, "发送明日就诊提醒", cron="0 10,12 * * *")
+# not by hand: before the day is over it would mark today's patients who are yet to come
+_every(mark_no_shows, "标记当日爽约", cron="55 15 * * *", run_now=False)
+_every(check_qualification_expiry, "检查护工证件到期", cron="30 1 * * *")  # 09:30 Shanghai
+# 00:05 Shanghai: the new horizon day
+_every(roll_forward_day_windows, "滚动护工可约日期", cron="5 16 * * *")
+# Monday 02:00 Shanghai: the weekly settlement
+_every(settle_earnings, "护工收入周结算", cron="0 18 * * 0")

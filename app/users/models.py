@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.crypto import EncryptedString, cipher, encrypted_length, indexed_pii
@@ -24,6 +24,7 @@ class User(TimestampMixin, db.Model):
     phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     ban_reason: Mapped[str | None] = mapped_column(String(200))
+    unban_reason: Mapped[str | None] = mapped_column(String(200))  # why the last ban was lifted
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     real_name_status: Mapped[str] = mapped_column(String(16), default="none")
     real_name_encrypted: Mapped[str | None] = mapped_column(EncryptedString(encrypted_length(32)))
@@ -40,12 +41,12 @@ class User(TimestampMixin, db.Model):
 
     def ban(self, reason):
         transition(self, "status", {"active"}, "banned")
-        self.ban_reason = reason
+        self.ban_reason, self.unban_reason = reason, None
         self.revoke_tokens()
 
-    def unban(self):
+    def unban(self, reason=None):
         transition(self, "status", {"banned"}, "active")
-        self.ban_reason = None
+        self.ban_reason, self.unban_reason = None, reason
 
 
 class RealNameVerification(TimestampMixin, db.Model):
@@ -86,3 +87,7 @@ class RealNameVerification(TimestampMixin, db.Model):
     def reject(self, staff_id, at, reason):
         transition(self, "status", {"pending"}, "rejected")
         self.reviewed_by_staff_id, self.reviewed_at, self.reject_reason = staff_id, at, reason
+
+
+# the review queue and the pending count (oldest first, by status)
+Index("ix_real_name_verifications_status", RealNameVerification.status, RealNameVerification.id)

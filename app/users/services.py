@@ -72,8 +72,11 @@ def tell_real_name_reviewed(record: RealNameVerification) -> None:
     rejection with its reason so it can be fixed and sent again (no name, no ID number)."""
     if record.status == "verified":
         notify(record.user_id, "real_name_approved", "实名认证已通过",
-               "您的实名认证已通过审核,现在可以为就诊人预约挂号了。", "real_name", record.id)
+               "您的实名认证已通过审核,现在可以为就诊人预约挂号了。", "real_name", record.id,
+               context={"subject": "实名认证", "status": "已通过"})
     elif record.status == "rejected":
         notify(record.user_id, "real_name_rejected", "实名认证未通过",
                f"您的实名认证未通过审核,原因:{record.reject_reason}。请修改后重新提交。",
-               "real_name", record.id)
+               "real_name", record.id,
+               context={"subject": "实名认证", "status": "未通过",
+                        "reason": record.reject_reason})

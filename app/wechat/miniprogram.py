@@ -89,24 +89,31 @@ class MiniProgramClient(WeChatClient):
             return result
 
 
-def client() -> MiniProgramClient:
+def build_client(extension_key: str, app_id: str, secret: str) -> MiniProgramClient:
+    """One client per app and process, its token shared through Redis by every process."""
     app = current_app._get_current_object()
-    cached = app.extensions.get("wechat_miniprogram")
+    cached = app.extensions.get(extension_key)
     if cached is None:
         conn = redis_client.conn
-        cached = MiniProgramClient(app.config["WECHAT_APP_ID"], app.config["WECHAT_APP_SECRET"],
-                                   session=RedisStorage(conn, prefix="wxmp"), redis_conn=conn,
-                                   timeout=app.config["WECHAT_TIMEOUT"][1])
+        cached = MiniProgramClient(app_id, secret, session=RedisStorage(conn, prefix="wxmp"),
+                                   redis_conn=conn, timeout=app.config["WECHAT_TIMEOUT"][1])
         base = app.config.get("WECHAT_API_BASE")
         route_session(cached._http, None if base == OFFICIAL_BASE.rstrip("/") else base,
                       app.config["WECHAT_TIMEOUT"])
-        app.extensions["wechat_miniprogram"] = cached
+        app.extensions[extension_key] = cached
     return cached
 
 
-def _call(fn, *args):
+def client() -> MiniProgramClient:
+    config = current_app.config
+    return build_client("wechat_miniprogram", config["WECHAT_APP_ID"],
+                        config["WECHAT_APP_SECRET"])
+
+
+def call(fn, *args, **kwargs):
+    """fn(...) with WeChat's errors as ours: WeChatApiError (errcode) or WeChatUnavailable."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except WeChatClientException as exc:
         log.warning("wechat errcode %s: %s", exc.errcode, exc.errmsg)
         raise WeChatApiError(exc.errcode, exc.errmsg)
@@ -117,10 +124,20 @@ def _call(fn, *args):
 
 def code_to_session(js_code: str) -> dict:
     """{"openid", "session_key", "unionid"?} for a wx.login() code."""
-    return _call(client().wxa.code_to_session_without_token, js_code)
+    return call(client().wxa.code_to_session_without_token, js_code)
 
 
 def phone_number(code: str) -> str:
     """The pure phone number behind a getPhoneNumber button code."""
-    result = _call(client().wxa.get_phone_number, code)
+    result = call(client().wxa.get_phone_number, code)
     return result["phone_info"]["purePhoneNumber"]
+
+
+def send_subscribe_message(openid: str, template_id: str, data: dict,
+                           page: str | None = None) -> dict:
+    """A one-time subscribe message (it consumes one of the user's acceptances at WeChat)."""
+    body = {"touser": openid, "template_id": template_id, "data": data,
+            "miniprogram_state": current_app.config["WECHAT_MINIPROGRAM_STATE"], "lang": "zh_CN"}
+    if page:
+        body["page"] = page
+    return call(client().post, "message/subscribe/send", data=body)

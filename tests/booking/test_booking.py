@@ -3,6 +3,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
+from app.booking.models import Registration
 from app.common.time import LOCAL_TZ
 from app.extensions import db
 from tests.booking.conftest import (book, local_now, make_patient, pay, registration_row,
@@ -301,8 +302,14 @@ def test_visited_orders_are_not_no_shows(client, app, catalogue, verified, staff
     body = book(client, person, schedule_id).get_json()
     pay(app, body)
     operator = staff_factory("operator")
-    visited = client.post(f"/api/v1/staff/registrations/{body['registration']['id']}/visited",
-                          headers=operator["headers"])
+    path = f"/api/v1/staff/registrations/{body['registration']['id']}/visited"
+    early = client.post(path, headers=operator["headers"])
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "visit_day_not_reached"
+    with app.app_context():  # the visit day arrives
+        db.session.get(Registration, body["registration"]["id"]).visit_date = local_now().date()
+        db.session.commit()
+        db.session.remove()
+    visited = client.post(path, headers=operator["headers"])
     assert visited.status_code == 200 and visited.get_json()["status"] == "visited"
     with app.app_context():
         assert mark_no_shows(today=local_now().date() + timedelta(days=1)) == 0

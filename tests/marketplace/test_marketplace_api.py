@@ -277,6 +277,30 @@ def test_detail_lists_at_most_twenty_free_windows(client, app):
     assert len(client.get(f"{API}/{caregiver_id}").get_json()["next_free_windows"]) == 20
 
 
+@pytest.mark.parametrize("hour, minute, expected", [(0, 5, 7), (8, 7, 7), (12, 0, 6), (23, 59, 6)])
+def test_free_windows_cover_today_and_six_more_days_whatever_the_hour(app, hour, minute, expected):
+    """The seventh day ends at local midnight: at 08:07 the list does not end in an 8th-day
+    sliver 08:00–08:07 (CI met that at 00:07 UTC)."""
+    from app.availability.models import WeeklyWindow
+    from app.availability.services import rebuild_day_windows
+    from app.marketplace.services import get_caregiver
+    caregiver_id = make_caregiver(app)
+    with app.app_context():
+        for weekday in range(7):
+            db.session.add(WeeklyWindow(caregiver_id=caregiver_id, weekday=weekday,
+                                        start_minute=480, end_minute=720))
+        db.session.commit()
+        rebuild_day_windows([caregiver_id])
+        now = datetime.combine(local_today(), datetime.min.time(), tzinfo=LOCAL_TZ).replace(
+            hour=hour, minute=minute)
+        windows = get_caregiver(caregiver_id=caregiver_id, now=now)["next_free_windows"]
+        db.session.remove()
+    assert len(windows) == expected
+    days = [datetime.fromisoformat(w["start"]).date() for w in windows]
+    assert max(days) == local_today() + timedelta(days=6)
+    assert all(w["end"].endswith("12:00:00+08:00") for w in windows)
+
+
 @pytest.mark.parametrize("status", ["draft", "pending_review", "rejected", "suspended", "banned",
                                     "unknown"])
 def test_unlisted_caregivers_are_404(client, app, status):

@@ -58,6 +58,7 @@ def test_unread_count_filter_and_mark_read(client, app, alice, bob):
     assert (everything["total"], [n["id"] for n in everything["items"]]) == (3, [ids[0]])
     bad = client.get(f"{API}?unread=maybe", headers=alice["headers"])
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "validation_error"
+
     assert _unread(client, bob) == 2  # alice's reading is hers only
 
 
@@ -89,3 +90,19 @@ def test_mark_all_read_counts_what_it_changed_and_is_idempotent(client, app, ali
     # a new message after read-all is unread again
     _send(app, alice["id"], 1, kind="later_event")
     assert _unread(client, alice) == 1
+
+
+def test_one_kind_only(client, app, alice, bob):
+    """The home page shows the user's announcements: ?kind=announcement, nobody else's."""
+    _send(app, alice["id"], 2)
+    notices = _send(app, alice["id"], 2, kind="announcement")[-2:]
+    _send(app, bob["id"], 1, kind="announcement")
+    page = client.get(f"{API}?kind=announcement", headers=alice["headers"]).get_json()
+    assert [n["id"] for n in page["items"]] == notices[::-1] and page["total"] == 2
+    assert {n["kind"] for n in page["items"]} == {"announcement"}
+    assert client.get(f"{API}?kind=nothing_like_it", headers=alice["headers"]).get_json()[
+        "total"] == 0
+    for bad in ("Announcement", "a" * 33, "x;drop", ""):
+        answer = client.get(f"{API}", query_string={"kind": bad}, headers=alice["headers"])
+        assert answer.status_code == 422, bad
+        assert answer.get_json()["error"]["code"] == "validation_error"

@@ -180,6 +180,11 @@ def test_care_order_dump_holds_no_plaintext_personal_data(client, app, care_worl
 
     caregiver = care_world["caregiver"]()
     family = care_world["family"](name="诸葛晓云")
+    # both subscribed, so every step also leaves a WeChat push (its values are stored too)
+    for person, template_id in ((family, "TMPL_CARE_ORDER_STATUS"),
+                                (caregiver, "TMPL_CARE_NEW_ORDER")):
+        assert client.post("/api/v1/subscriptions", headers=person["headers"], json={
+            "results": [{"template_id": template_id, "result": "accept"}]}).status_code == 200
     body = order_body(care_world, family, caregiver, bed="ICU-17床", needs="胰腺癌术后引流管护理",
                       hospital_id=None, address="上海路88弄7号1201室", city_code="110100")
     created = book(client, family, body)
@@ -198,6 +203,7 @@ def test_care_order_dump_holds_no_plaintext_personal_data(client, app, care_worl
     assert (detail["patient_name"], detail["needs"], detail["address"]) == (
         "诸葛晓云", "胰腺癌术后引流管护理", "上海路88弄7号1201室")
     dump = dump_database(app)
+    assert "TMPL_CARE_ORDER_STATUS" in dump and "TMPL_CARE_NEW_ORDER" in dump  # pushes are there
     for secret in ("诸葛晓云", "ICU-17床", "胰腺癌术后引流管护理", "上海路88弄7号1201室",
                    "夜间血氧偏低九十一", "协助吸痰三次"):
         assert secret not in dump, secret

@@ -16,28 +16,98 @@ PAY = "/_sim/wechatpay"
 SECTIONS = [
     {
         "id": "miniprogram",
-        "title": "小程序服务端 API (mini-program server APIs)",
+        "title": "小程序与公众号服务端 API (mini-program and official-account server APIs)",
         "base": MINIPROGRAM,
-        "about": "WECHAT_API_BASE points the app's wechatpy client here. Same URLs, parameters and "
-                 "errcode answers as api.weixin.qq.com; tokens live in Redis, so every process "
-                 "sees the same ones.",
+        "about": "WECHAT_API_BASE points the app's wechatpy clients here. Same URLs, parameters "
+                 "and errcode answers as api.weixin.qq.com, for two apps: the mini-program "
+                 "(WECHAT_APP_ID / WECHAT_APP_SECRET) and the official account, 公众号 "
+                 "(WECHAT_OA_APP_ID / WECHAT_OA_APP_SECRET). Tokens, subscriptions, messages and "
+                 "faults live in Redis under sim:wx:*, so every process sees the same ones.",
         "endpoints": [
             ("GET", MINIPROGRAM + "/sns/jscode2session",
              "wx.login code → {openid, session_key, unionid}. Needs the app's appid + secret "
              "(else 40125) and grant_type=authorization_code (else 40002)."),
             ("GET", MINIPROGRAM + "/cgi-bin/token",
-             "access_token (client_credential), 7200 s; every call issues a new one."),
+             "access_token (client_credential) for either app's appid + secret, 7200 s; every "
+             "call issues a new one."),
             ("POST", MINIPROGRAM + "/cgi-bin/stable_token",
-             "stable access_token: the same one until it expires, a new one with "
+             "stable access_token, one per app: the same one until it expires, a new one with "
              "force_refresh=true."),
             ("POST", MINIPROGRAM + "/wxa/business/getuserphonenumber",
              "getPhoneNumber code → phone_info {phoneNumber, purePhoneNumber, countryCode}. "
              "Needs a valid access_token (else 40001)."),
+            ("POST", MINIPROGRAM + "/cgi-bin/message/subscribe/send",
+             "小程序订阅消息 {touser, template_id, page?, data: {key: {value}}, "
+             "miniprogram_state?, lang?} → {errcode: 0, msgid}. Needs the mini-program's "
+             "access_token (else 40001). Missing or malformed fields 47003; a touser starting "
+             "with \"invalid\" 40003; no accepted subscription left for (touser, template_id) "
+             "43101, nothing sent. Each message sent spends one subscription."),
+            ("POST", MINIPROGRAM + "/cgi-bin/message/template/send",
+             "公众号模板消息 {touser, template_id, url?, miniprogram?: {appid, pagepath}, data} "
+             "→ {errcode: 0, msgid}. Needs the official account's access_token (else 40001); "
+             "47003 and 40003 as above; no quota."),
+            ("GET", MINIPROGRAM + "/_control/subscriptions",
+             "test hook: ?openid=&template_id= → {count}: the subscriptions left for that pair."),
+            ("POST", MINIPROGRAM + "/_control/subscriptions",
+             'test hook: {"openid", "template_id", "count": 1..1000 (default 1)} adds accepted '
+             "one-time subscriptions (the user tapping 允许 in wx.requestSubscribeMessage); "
+             "answers the new count."),
+            ("GET", MINIPROGRAM + "/_control/messages",
+             "test hook: {messages: [{api: subscribe | template, msgid, touser, template_id, "
+             "page | url + miniprogram, data, at}]}, oldest first (the newest 10000 are kept); "
+             "?touser=, ?api=, ?template_id= filter."),
+            ("DELETE", MINIPROGRAM + "/_control/messages", "test hook: forget every message."),
+            ("GET", MINIPROGRAM + "/_control/faults", "test hook: the faults still queued."),
+            ("POST", MINIPROGRAM + "/_control/faults",
+             'test hook: {"api": "subscribe" | "template" | "any", "errcode": n, "times": n} '
+             "queues `times` injected error answers (-1, 40001, 45009 …); {\"api\", "
+             "\"delay_seconds\": ≤ 120, \"times\"} queues slow answers: the request waits, "
+             "then answers -1 system error, sending nothing and spending no subscription."),
+            ("DELETE", MINIPROGRAM + "/_control/faults", "test hook: clear the fault queue."),
             ("POST", MINIPROGRAM + "/_control/revoke-tokens",
              "test hook: forget every issued token, as if WeChat rotated them (the next API "
              "call answers 40001 and the client fetches a new token)."),
             ("GET", MINIPROGRAM + "/_control/calls",
              "test hook: how many times each API above was called."),
+        ],
+    },
+    {
+        "id": "official",
+        "title": "公众号菜单、网页授权与消息推送 (official-account menu, web OAuth, webhook messages)",
+        "base": MINIPROGRAM,
+        "about": "The official account's custom menu and web OAuth (snsapi_base), and WeChat's "
+                 "side of the webhook: messages signed with WECHAT_OA_TOKEN and, in 安全模式, "
+                 "encrypted with WECHAT_OA_AES_KEY, posted to the app's /wechat/official. OAuth "
+                 "openids are the official account's own (any string the authorize page is "
+                 "given); codes work once, for 5 minutes.",
+        "endpoints": [
+            ("POST", MINIPROGRAM + "/cgi-bin/menu/create",
+             "自定义菜单创建 {button: [...]}: 1-3 buttons, a parent has 1-5 sub_button; click "
+             "needs key, view / miniprogram an http(s) url. Needs the official account's "
+             "access_token (else 40001); 40016 / 40017 / 40018 / 40019 / 40023 / 40055 as "
+             "WeChat. Replaces the menu."),
+            ("GET", MINIPROGRAM + "/cgi-bin/menu/get",
+             "自定义菜单查询 → {menu: {button}}; 46003 when no menu was created."),
+            ("GET", MINIPROGRAM + "/connect/oauth2/authorize",
+             "open.weixin.qq.com's 网页授权 page (WeChatOAuth.authorize_url): appid, "
+             "redirect_uri, response_type=code, scope, state. With ?sim_openid=<openid> it "
+             "plays that user consenting and redirects to redirect_uri?code=…&state=…; without "
+             "it, a page asks which user is signing in."),
+            ("GET", MINIPROGRAM + "/sns/oauth2/access_token",
+             "网页授权 code → {access_token, expires_in, refresh_token, openid, scope}. Needs "
+             "the official account's appid + secret (else 40125) and "
+             "grant_type=authorization_code (else 40002); an unknown code 40029, a used one "
+             "40163."),
+            ("GET", "/_sim/official",
+             "a page that plays a WeChat user on the official account: tap a menu button "
+             "(the menu created last, else WECHAT_OA_MENU) or send a text such as 「绑定 "
+             "ABCD2345」, in plain or safe mode, and see the reply."),
+            ("POST", "/_sim/official/send",
+             '{"type": "click" | "view" | "subscribe" | "text", "key" (click, view) | '
+             '"content" (text), "openid"?, "mode": "plain" | "aes", "copies": 1..5 (WeChat\'s '
+             'retries: the same message again), "msg_id"?, "create_time"?, "url"? (default '
+             "this host's /wechat/official)} → {status, raw, reply (the decrypted text "
+             "reply), message (the XML sent), deliveries: [one per copy]}."),
         ],
     },
     {
@@ -130,7 +200,22 @@ CONVENTIONS = [
      "yields a stable made-up number 139xxxxxxxx."),
     ("wrong credentials",
      "A wrong appid or secret: 40125 on jscode2session, 40001 on token / stable_token; an "
-     "unknown or revoked access_token: 40001."),
+     "unknown or revoked access_token, or one of the other app (an official-account token on "
+     "a mini-program API or the reverse): 40001."),
+    ("messages, subscriptions and faults",
+     "A subscribe message goes out only while the user has an accepted one-time subscription "
+     "for that template: POST /_sim/wechat/_control/subscriptions {\"openid\", "
+     "\"template_id\", \"count\": 3} plays the user tapping 允许 three times; each message "
+     "sent spends one, and with none left the send answers 43101 and records nothing. Template "
+     "messages (official account) have no quota. Every message accepted is listed by GET "
+     "/_sim/wechat/_control/messages. POST /_sim/wechat/_control/faults {\"api\": "
+     "\"subscribe\", \"errcode\": 45009, \"times\": 2} makes the next two subscribe sends "
+     "answer 45009; an injected 40001 reads exactly like an expired token, so the client "
+     "refreshes its token and retries. {\"api\": \"any\", \"delay_seconds\": 10} makes the "
+     "next send wait 10 s and then answer -1 without sending: a client with a shorter read "
+     "timeout sees a timeout for a message that never went out. Faults are taken in order, "
+     "one per request, before anything else is checked; /_control/calls counts every request "
+     "as it arrives (subscribe_send, template_send)."),
     ("paying",
      "Create an order through the API, take the package from its pay parameters and POST it to "
      "/_sim/pay. Unpaid orders expire at their time_expire (ORDER_EXPIRED) unless force is set."),
@@ -172,6 +257,8 @@ def catalogue():
         "refund_refusals": refusals,
         "settings": {
             "WECHAT_API_BASE": current_app.config.get("WECHAT_API_BASE"),
+            "WECHAT_APP_ID": current_app.config.get("WECHAT_APP_ID"),
+            "WECHAT_OA_APP_ID": current_app.config.get("WECHAT_OA_APP_ID"),
             "WECHATPAY_GATEWAY": current_app.config.get("WECHATPAY_GATEWAY"),
             "WECHATPAY_NOTIFY_URL": current_app.config.get("WECHATPAY_NOTIFY_URL"),
             "WECHATPAY_REFUND_NOTIFY_URL": current_app.config.get("WECHATPAY_REFUND_NOTIFY_URL"),
