@@ -25,6 +25,8 @@ help:
 	@echo "make migrate       apply database migrations (flask db upgrade)"
 	@echo "make venv          create .venv and install requirements.txt"
 	@echo "make clean         stop the embedded redis, remove instance/ and .venv/"
+	@echo "make test-miniprogram  the mini-program's jest tests (npm ci on first use)"
+	@echo "make gallery       screenshots of every mini-program page (miniprogram/gallery/*.png)"
 
 venv: $(STAMP)
 
@@ -57,3 +59,23 @@ clean:
 		$(VENV)/bin/redis-cli -s instance/redis.sock shutdown nosave >/dev/null 2>&1 || true; \
 	fi
 	rm -rf instance $(VENV)
+
+# --- the mini-program's page gallery: every page and component rendered with fixture data and
+# photographed at 375 × 812 by headless Chromium → miniprogram/gallery/*.png (not committed).
+# The API document is exported again when missing or older than the app's code.
+.PHONY: gallery
+MP_OPENAPI := miniprogram/tests/openapi.json
+
+$(MP_OPENAPI): $(STAMP) $(shell find app -name '*.py' 2>/dev/null)
+	$(VPY) scripts/export_openapi.py $@
+
+gallery: $(MP_OPENAPI)
+	@test -d miniprogram/node_modules || (cd miniprogram && npm ci)
+	cd miniprogram && npm run gallery
+
+# --- the mini-program's tests: jest + miniprogram-simulate (exact versions from package-lock),
+# against the API document exported from this backend
+.PHONY: test-miniprogram
+test-miniprogram: $(MP_OPENAPI)
+	@test -d miniprogram/node_modules || (cd miniprogram && npm ci)
+	cd miniprogram && npm test
