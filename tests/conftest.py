@@ -206,6 +206,25 @@ ID_ALICE = resident_id("11010119900307851")   # male, 1990-03-07
 ID_MOTHER = resident_id("31010419620512002")  # female, 1962-05-12
 
 
+def add_hospital_with_doctor(code: str, name: str, city_code: str = "110100"):
+    """A hospital with one department (内科) and one doctor (李医生), added and flushed in the
+    caller's session (inside an app context). Returns (hospital, department, doctor)."""
+    from app.hospitals.models import Department, Doctor, Hospital
+    hospital = Hospital(code=code, name=name, level="3A", province_code=city_code[:2] + "0000",
+                        city_code=city_code, district_code=city_code[:4] + "01",
+                        address="测试路1号", phone="010-1", is_active=True)
+    db.session.add(hospital)
+    db.session.flush()
+    department = Department(hospital_id=hospital.id, code="NK", name="内科")
+    db.session.add(department)
+    db.session.flush()
+    doctor = Doctor(hospital_id=hospital.id, department_id=department.id, name="李医生",
+                    title="主任医师")
+    db.session.add(doctor)
+    db.session.flush()
+    return hospital, department, doctor
+
+
 def make_caregiver(app, *, user_id: int | None = None, status: str = "approved",
                    skills=("elderly",), prices=None, city_code="110100", districts=("110101",),
                    hospital_ids=(), **fields) -> int:

@@ -22,7 +22,7 @@ from app.common.crypto import cipher
 from app.common.deadlock import retry_deadlock
 from app.common.masking import mask_id_number, mask_name, mask_phone
 from app.common.models import InvalidTransition
-from app.common.pagination import paginate
+from app.common.pagination import paginate, where_given
 from app.common.time import LOCAL_TZ, local_today, utcnow
 from app.extensions import db
 from app.hospitals import rules
@@ -82,15 +82,10 @@ def search_registrations(actor: StaffUser, *, statuses=None, order_no: str | Non
     are local dates, both inclusive; a patient's phone is matched in full through its blind
     index (the number is never stored in clear)."""
     require_role(actor, "operator")
-    statement = select(Registration)
-    if statuses:
-        statement = statement.where(Registration.status.in_(statuses))
-    if order_no:
-        statement = statement.where(Registration.order_no == order_no)
-    if hospital_id is not None:
-        statement = statement.where(Registration.hospital_id == hospital_id)
-    if user_id is not None:
-        statement = statement.where(Registration.user_id == user_id)
+    statement = where_given(
+        select(Registration), (Registration.status, statuses),
+        (Registration.order_no, order_no), (Registration.hospital_id, hospital_id),
+        (Registration.user_id, user_id))
     if patient_phone:
         statement = statement.where(Registration.patient_id.in_(select(Patient.id).where(
             Patient.phone_index == cipher().blind_index(patient_phone, "phone"))))

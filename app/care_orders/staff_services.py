@@ -24,7 +24,7 @@ from app.caregivers.models import CARE_TYPES, Caregiver
 from app.common.deadlock import retry_deadlock
 from app.common.masking import mask_name
 from app.common.models import InvalidTransition, transition
-from app.common.pagination import paginate
+from app.common.pagination import paginate, where_given
 from app.common.time import LOCAL_TZ, utcnow
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -106,24 +106,15 @@ def search_orders(actor: StaffUser, *, statuses=None, order_no: str | None = Non
     """Orders by any of the filters (all must hold), newest first. start_from / start_to are
     local dates, both inclusive, on the booked start."""
     require_role(actor, "operator")
-    statement = select(CareOrder)
-    if statuses:
-        statement = statement.where(CareOrder.status.in_(statuses))
-    if order_no:
-        statement = statement.where(CareOrder.order_no == order_no)
-    if caregiver_id is not None:
-        statement = statement.where(CareOrder.caregiver_id == caregiver_id)
-    if user_id is not None:
-        statement = statement.where(CareOrder.user_id == user_id)
-    if city_code:
-        statement = statement.where(CareOrder.city_code == city_code)
+    statement = where_given(
+        select(CareOrder), (CareOrder.status, statuses), (CareOrder.order_no, order_no),
+        (CareOrder.caregiver_id, caregiver_id), (CareOrder.user_id, user_id),
+        (CareOrder.city_code, city_code), (CareOrder.dispatch_mode, dispatch_mode))
     if start_from is not None:
         statement = statement.where(CareOrder.start_at >= _local_midnight_utc(start_from))
     if start_to is not None:
         statement = statement.where(
             CareOrder.start_at < _local_midnight_utc(start_to + timedelta(days=1)))
-    if dispatch_mode:
-        statement = statement.where(CareOrder.dispatch_mode == dispatch_mode)
     statement = statement.order_by(CareOrder.id.desc()).options(
         selectinload(CareOrder.caregiver), selectinload(CareOrder.hospital))
     result = paginate(statement, page, page_size)

@@ -37,3 +37,15 @@ def paginate(statement, page: int, page_size: int) -> dict:
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     items = db.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
     return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+
+def where_given(statement, *filters):
+    """statement narrowed by each (column, value) filter whose value was given: a list means
+    `column IN value`, anything else `column == value`; None, "" and [] filter nothing (a
+    staff search form sends only what was filled in)."""
+    for column, value in filters:
+        if value is None or (isinstance(value, (str, list, tuple, set)) and not value):
+            continue
+        many = isinstance(value, (list, tuple, set))
+        statement = statement.where(column.in_(value) if many else column == value)
+    return statement

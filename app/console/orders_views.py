@@ -69,7 +69,8 @@ def registrations():
     query.pop("page", None), query.pop("page_size", None)
     result = registration_services.search_registrations(
         current_staff(), statuses=query.pop("status", None), page=page_arg(), **query)
-    hospitals = hospital_services.list_hospitals(page_size=100)["items"]
+    hospitals = [(hospital["id"], hospital["name"])
+                 for hospital in hospital_services.list_hospitals(page_size=100)["items"]]
     return render_template("console/registrations.html", result=result, args=args,
                            q=request.args.get("q", "").strip()[:32], hospitals=hospitals,
                            statuses=REGISTRATION_STATUSES)

@@ -10,11 +10,11 @@ from app.booking.models import Registration
 from app.care_orders.models import CareOrder
 from app.common.time import utcnow
 from app.extensions import db
-from app.hospitals.models import Department, Doctor, Hospital, Schedule
+from app.hospitals.models import Schedule
 from app.patients.models import Patient
 from app.users.models import User
 from tests.announcements.conftest import announce, inbox_counts, run_worker
-from tests.conftest import ID_MOTHER, make_caregiver
+from tests.conftest import ID_MOTHER, add_hospital_with_doctor, make_caregiver
 
 SHANGHAI, BEIJING = "310100", "110100"
 DAY = date(2026, 12, 10)
@@ -43,19 +43,8 @@ class World:
 
     def _hospital(self, city):
         if city not in self.hospitals:
-            hospital = Hospital(code=f"H{city}", name=f"测试医院{city}", level="3A",
-                                province_code=city[:2] + "0000", city_code=city,
-                                district_code=city[:4] + "01", address="测试路1号",
-                                phone="010-1", is_active=True)
-            db.session.add(hospital)
-            db.session.flush()
-            department = Department(hospital_id=hospital.id, code="NK", name="内科")
-            db.session.add(department)
-            db.session.flush()
-            doctor = Doctor(hospital_id=hospital.id, department_id=department.id, name="李医生",
-                            title="主任医师")
-            db.session.add(doctor)
-            db.session.flush()
+            hospital, department, doctor = add_hospital_with_doctor(
+                f"H{city}", f"测试医院{city}", city)
             self.hospitals[city] = (hospital.id, department.id, doctor.id)
         return self.hospitals[city]
 

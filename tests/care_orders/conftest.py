@@ -170,3 +170,27 @@ def money(app, order_id):
             EarningEntry.order_id == order_id)).one()
         db.session.remove()
     return int(paid), int(refunded), int(net), int(commission)
+
+
+def paid_order(app, client, world, family, caregiver, **kwargs) -> int:
+    """An order booked and paid through the API, offered to `caregiver` (or dispatched)."""
+    created = book(client, family, order_body(world, family, caregiver, **kwargs))
+    assert created.status_code == 201, created.get_json()
+    pay(app, created.get_json())
+    order_id = created.get_json()["order"]["id"]
+    assert order_row(app, order_id)["status"] == "awaiting_acceptance"
+    return order_id
+
+
+def served_order(app, client, world, family, caregiver) -> int:
+    """A paid order the caregiver accepted, started (its start moved to 5 minutes from now)
+    and ended: waiting for the family to confirm."""
+    from app.common.time import utcnow
+    order_id = paid_order(app, client, world, family, caregiver)
+    headers = caregiver["headers"]
+    assert client.post(f"{CAREGIVER_API}/{order_id}/accept", headers=headers).status_code == 200
+    set_order(app, order_id, start_at=utcnow() + timedelta(minutes=5))
+    assert client.post(f"{CAREGIVER_API}/{order_id}/start", json={},
+                       headers=headers).status_code == 200
+    assert client.post(f"{CAREGIVER_API}/{order_id}/end", headers=headers).status_code == 200
+    return order_id

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from app.common.time import utcnow
 from app.extensions import db
 from tests.care_orders.conftest import (API, CAREGIVER_API, book, busy_blocks, money,
-                                        order_body, order_row, pay, run_jobs, set_order)
+                                        order_body, order_row, paid_order, pay, run_jobs,
+                                        served_order, set_order)
 
 
 def assignments(app, order_id):
@@ -30,14 +31,6 @@ def sweep(app):
         db.session.remove()
     run_jobs(app)
     return result
-
-
-def paid_order(app, client, world, family, caregiver, **extra):
-    created = book(client, family, order_body(world, family, caregiver, **extra))
-    assert created.status_code == 201, created.get_json()
-    body = created.get_json()
-    pay(app, body)
-    return body["order"]["id"]
 
 
 def test_an_unanswered_offer_goes_to_the_next_caregiver_at_its_deadline(app, client,
@@ -158,13 +151,7 @@ def test_a_platform_order_nobody_could_take_is_refused_before_payment(app, clien
 def test_auto_completion_after_the_family_is_silent(app, client, care_world):
     caregiver = care_world["caregiver"]()
     family = care_world["family"]()
-    order_id = paid_order(app, client, care_world, family, caregiver)
-    client.post(f"{CAREGIVER_API}/{order_id}/accept", headers=caregiver["headers"])
-    set_order(app, order_id, start_at=utcnow() + timedelta(minutes=5))
-    assert client.post(f"{CAREGIVER_API}/{order_id}/start", json={},
-                       headers=caregiver["headers"]).status_code == 200
-    assert client.post(f"{CAREGIVER_API}/{order_id}/end",
-                       headers=caregiver["headers"]).status_code == 200
+    order_id = served_order(app, client, care_world, family, caregiver)
     assert sweep(app)["completed"] == 0
     set_order(app, order_id, ended_at=utcnow() - timedelta(hours=24, minutes=1))
     assert sweep(app)["completed"] == 1

@@ -8,20 +8,12 @@ from sqlalchemy import select
 from app.common.time import utcnow
 from app.extensions import db
 from tests.care_orders.conftest import (API, CAREGIVER_API, book, busy_blocks, local_midnight,
-                                        money, order_body, order_row, pay, run_jobs, set_order)
+                                        money, order_body, order_row, paid_order, run_jobs,
+                                        set_order)
 from tests.payments.conftest import wait_for
 
 STAFF_API = "/api/v1/staff/care-orders"
 POLICY_API = "/api/v1/staff/care-policy"
-
-
-def paid_order(app, client, world, family, caregiver, **kwargs) -> int:
-    created = book(client, family, order_body(world, family, caregiver, **kwargs))
-    assert created.status_code == 201, created.get_json()
-    pay(app, created.get_json())
-    order_id = created.get_json()["order"]["id"]
-    assert order_row(app, order_id)["status"] == "awaiting_acceptance"
-    return order_id
 
 
 def unpaid_order(client, world, family, caregiver, **kwargs) -> int:

@@ -10,7 +10,8 @@ from app.patients.models import Patient
 from app.payments.models import Payment, Refund
 from tests.booking.conftest import book as book_registration, pay as pay_registration
 from tests.care_orders.conftest import order_row
-from tests.care_orders.test_staff import paid_order, unpaid_order
+from tests.care_orders.conftest import paid_order
+from tests.care_orders.test_staff import unpaid_order
 from tests.console.conftest import post, text
 
 

@@ -23,11 +23,11 @@ from app.extensions import db, jobs, redis_client
 from tests.booking.conftest import (book, catalogue, pay, registration_row,  # noqa: F401
                                     schedule_row, verified)
 from tests.booking.test_booking import open_until_late
-from tests.care_orders.conftest import (CAREGIVER_API, busy_blocks, care_world,  # noqa: F401
-                                        order_row, set_order)
+from tests.care_orders.conftest import (busy_blocks, care_world,  # noqa: F401
+                                        order_row, paid_order, served_order, set_order)
 from tests.care_orders.conftest import book as book_care
 from tests.care_orders.conftest import order_body
-from tests.care_orders.test_dispatch import assignments, paid_order
+from tests.care_orders.test_dispatch import assignments
 from tests.payments.conftest import payment_state, wait_for
 from tests.payments.test_payments import _expire_now
 from tests.platform.test_jobs_cli import burst
@@ -145,13 +145,7 @@ def test_platform_order_whose_dispatch_job_was_lost_is_dispatched(app, client, c
 def test_service_ended_long_ago_is_completed(app, client, care_world):
     caregiver = care_world["caregiver"]()
     family = care_world["family"]()
-    order_id = paid_order(app, client, care_world, family, caregiver)
-    client.post(f"{CAREGIVER_API}/{order_id}/accept", headers=caregiver["headers"])
-    set_order(app, order_id, start_at=utcnow() + timedelta(minutes=5))
-    assert client.post(f"{CAREGIVER_API}/{order_id}/start", json={},
-                       headers=caregiver["headers"]).status_code == 200
-    assert client.post(f"{CAREGIVER_API}/{order_id}/end",
-                       headers=caregiver["headers"]).status_code == 200
+    order_id = served_order(app, client, care_world, family, caregiver)
     assert f"care-auto-complete-{order_id}" in waiting_jobs(app)
     flush(app)
     set_order(app, order_id, ended_at=utcnow() - timedelta(hours=24, minutes=1))

@@ -20,13 +20,13 @@ from app.common.identity import parse_resident_id
 from app.common.time import LOCAL_TZ, local_today, utcnow
 from app.extensions import db
 from app.files.models import StoredFile
-from app.hospitals.models import Department, Doctor, Hospital, Schedule
+from app.hospitals.models import Schedule
 from app.patients.models import Patient
 from app.payments.models import Payment, Refund
 from app.qualifications.models import Qualification
 from app.staff.models import StaffUser
 from app.users.models import RealNameVerification, User
-from tests.conftest import ID_MOTHER, make_caregiver
+from tests.conftest import ID_MOTHER, add_hospital_with_doctor, make_caregiver
 
 
 def sign(*parts):
@@ -151,18 +151,7 @@ def dataset(app):
                 id_number_encrypted=ID_MOTHER, id_number_index=f"idx-{index}",
                 id_photo_file_id=photo.id, status=status))
 
-        hospital = Hospital(code="H-WX", name="测试医院", level="3A", province_code="110000",
-                            city_code="110100", district_code="110101", address="测试路1号",
-                            phone="010-1", is_active=True)
-        db.session.add(hospital)
-        db.session.flush()
-        department = Department(hospital_id=hospital.id, code="NK", name="内科")
-        db.session.add(department)
-        db.session.flush()
-        doctor = Doctor(hospital_id=hospital.id, department_id=department.id, name="李医生",
-                        title="主任医师")
-        db.session.add(doctor)
-        db.session.flush()
+        hospital, department, doctor = add_hospital_with_doctor("H-WX", "测试医院")
         # one schedule per registration: one active booking per patient and schedule
         schedules = [Schedule(hospital_id=hospital.id, department_id=department.id,
                               doctor_id=doctor.id, work_date=date.today() + timedelta(days=day),
