@@ -8,15 +8,17 @@ A query schema whose result depends on nothing but the query string can also set
 `MEMOIZE_QUERY = True`: the arguments parsed from a query string are then kept (per process, the
 last PARSED_QUERIES_KEPT strings) and a request with the same string skips request.args and the
 schema. Only successful parses are kept, so a refused string is refused every time. A new string
-is loaded by an instance limited (`only`) to the parameters it carries and the fields with a
-load default: marshmallow then visits those, not every field of a wide filter schema (one
-instance per set of parameters, NARROWED_SCHEMAS_KEPT in all; past that the whole schema
-loads).
+in the plain form clients send (known parameters, each once) is loaded field by field: each
+parameter through its own field's deserialize (the same conversion and validators), the
+load defaults filled in and the schema's post_load hooks run, which is what Schema.load does
+without its error bookkeeping around every field. Anything else (an unknown or repeated
+parameter, a value its field refuses, a schema with other hooks) goes through webargs and the
+whole schema, which give the usual refusal.
 """
 import threading
 
 import flask_smorest
-from marshmallow import Schema, ValidationError, missing
+from marshmallow import Schema, ValidationError, fields, missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from app.common import openapi
@@ -41,7 +43,53 @@ class _QueryArgs(dict):
 
 
 PARSED_QUERIES_KEPT = 4096
-NARROWED_SCHEMAS_KEPT = 256
+
+
+class _FieldwisePlan:
+    """How a schema loads field by field: its load fields by query parameter name, the fields
+    that give a value when absent (a load default, or required: the full load then refuses),
+    and its post_load hooks. None for a schema with other hooks or dotted attributes."""
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+        self.by_key = {(field.data_key or name): (name, field)
+                       for name, field in schema.load_fields.items()}
+        self.when_absent = [(name, field) for name, field in schema.load_fields.items()
+                            if field.load_default is not missing or field.required]
+        self.post_loads = [getattr(schema, attr) for attr, many, _ in schema._hooks["post_load"]
+                           if not many]
+
+    @staticmethod
+    def possible(schema: Schema) -> bool:
+        hooks = {tag: entries for tag, entries in schema._hooks.items() if entries}
+        plain_hooks = all(not many and not options.get("pass_original")
+                          for _, many, options in hooks.get("post_load", ()))
+        plain_fields = all("." not in (field.attribute or name)
+                           for name, field in schema.load_fields.items())
+        return set(hooks) <= {"post_load"} and plain_hooks and plain_fields
+
+    def load(self, args) -> dict | None:
+        """What schema.load gives for these query arguments, or None to let it decide."""
+        first = {}
+        for key, values in args.lists():
+            if key not in self.by_key or len(values) != 1:
+                return None
+            first[key] = values[0]
+        data = {}
+        try:
+            for key, value in first.items():
+                name, field = self.by_key[key]
+                loaded = field.deserialize([value] if isinstance(field, fields.List) else value,
+                                           key, first)
+                data[field.attribute or name] = loaded
+            for name, field in self.when_absent:
+                if (field.attribute or name) not in data:
+                    data[field.attribute or name] = field.deserialize(missing, name, first)
+            for hook in self.post_loads:
+                data = hook(data, many=False, partial=None, unknown=None)
+        except ValidationError:
+            return None
+        return data
 
 
 class SchemaReusingParser(FlaskParser):
@@ -53,7 +101,7 @@ class SchemaReusingParser(FlaskParser):
         super().__init__(*args, **kwargs)
         self._schemas: dict[type, Schema] = {}
         self._parsed: dict[tuple, dict] = {}
-        self._narrowed_schemas: dict[tuple, Schema] = {}
+        self._plans: dict[type, _FieldwisePlan | None] = {}
         self._parsed_lock = threading.Lock()
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
@@ -64,30 +112,22 @@ class SchemaReusingParser(FlaskParser):
         key = (argmap, req.query_string)
         parsed = self._parsed.get(key)
         if parsed is None:
-            parsed = super().parse(self._narrowed(argmap, req), req, location=location, **kwargs)
+            parsed = self._load_fieldwise(argmap, req)
+            if parsed is None:
+                parsed = super().parse(argmap, req, location=location, **kwargs)
             with self._parsed_lock:
                 if len(self._parsed) >= PARSED_QUERIES_KEPT:
                     del self._parsed[next(iter(self._parsed))]  # the oldest
                 self._parsed[key] = parsed
         return dict(parsed)  # a view may add or drop keys; values are shared, never changed
 
-    def _narrowed(self, schema_class, req) -> Schema:
-        """The schema_class instance limited to the query's parameters and the defaulted fields
-        (the same fields, so the same values and the same refusals)."""
-        full = self._get_schema(schema_class, req)
-        args = req.args
-        present = frozenset(name for name, field in full.load_fields.items()
-                            if (field.data_key or name) in args)
-        key = (schema_class, present)
-        schema = self._narrowed_schemas.get(key)
-        if schema is None:
-            if len(self._narrowed_schemas) >= NARROWED_SCHEMAS_KEPT:
-                return full  # a flood of odd parameter sets: no instance more
-            defaulted = {name for name, field in full.load_fields.items()
-                         if field.load_default is not missing}
-            schema = self._narrowed_schemas.setdefault(key, schema_class(
-                only=sorted(present | defaulted)))
-        return schema
+    def _load_fieldwise(self, schema_class, req) -> dict | None:
+        if schema_class not in self._plans:
+            schema = self._get_schema(schema_class, req)
+            self._plans[schema_class] = (_FieldwisePlan(schema)
+                                         if _FieldwisePlan.possible(schema) else None)
+        plan = self._plans[schema_class]
+        return None if plan is None else plan.load(req.args)
 
     def load_querystring(self, req, schema):
         return self._makeproxy(_QueryArgs(req.args), schema)

@@ -223,7 +223,9 @@ def answer_from_raw_query(view):
         from app.marketplace.live_index import live_index
 
         if live_index.serves_without_lookup():
-            return view(*args, **kwargs)  # the index answers at once: nothing to look up
+            # the index answers at once: nothing to look up in Redis, but a query string this
+            # process answered a moment ago for the same data is answered again as it was
+            return page_memo.answer(view, args, kwargs)
         digest = hashlib.sha1(_dumps(sorted(request.args.items(multi=True))).encode()
                               ).hexdigest()
         try:
@@ -236,7 +238,8 @@ def answer_from_raw_query(view):
             if raw is not None:
                 return Response(raw, mimetype="application/json",
                                 headers={"X-Search-Source": "cache"})
-        response = view(*args, **kwargs)
+        today, now = local_today(), time.monotonic()
+        response = page_memo.remember(view(*args, **kwargs), today, now)
         if (conn is not None and isinstance(response, Response) and response.status_code == 200
                 and g.get("search_source") != "index"):
             try:
@@ -245,6 +248,56 @@ def answer_from_raw_query(view):
                 _redis.failed("caregiver search cache write", exc)
         return response
     return wrapper
+
+
+class PageMemo:
+    """The pages this process answered from its index, by raw query string, each kept for the
+    search-data version and epoch and the local date it was computed for and at most
+    CAREGIVER_SEARCH_CACHE_SECONDS, as the Redis cache keeps them: the same string asked again
+    costs a dict lookup instead of a parse and a search. A page is kept under the version the
+    index answered it for, which is exactly the data it shows. At most MEMO_BYTES of bodies
+    per process, the oldest dropped first."""
+
+    MEMO_BYTES = 16 * 1024 * 1024
+
+    def __init__(self):
+        self._pages: dict[bytes, tuple] = {}  # query string → (known, today, expires, body)
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def answer(self, view, args, kwargs):
+        known, today, now = version_watch.current(), local_today(), time.monotonic()
+        query_string = request.query_string
+        entry = self._pages.get(query_string)
+        if entry is not None and entry[:2] == (known, today) and entry[2] > now:
+            return Response(entry[3], mimetype="application/json",
+                            headers={"X-Search-Source": "memo"})
+        return self.remember(view(*args, **kwargs), today, now)
+
+    def remember(self, response, today, now):
+        """Keep a 200 page the index answered, under the version it answered for (a patch in
+        the request may have moved it past what the watch knew before)."""
+        if (isinstance(response, Response) and response.status_code == 200
+                and g.get("search_source") == "index"):
+            self._keep(request.query_string, (g.search_version, today,
+                                              now + _ttl_ms() / 1000, response.get_data()))
+        return response
+
+    def _keep(self, query_string: bytes, entry: tuple) -> None:
+        with self._lock:
+            old = self._pages.pop(query_string, None)
+            self._bytes += len(entry[3]) - (len(old[3]) if old else 0)
+            self._pages[query_string] = entry
+            while self._bytes > self.MEMO_BYTES and self._pages:
+                self._bytes -= len(self._pages.pop(next(iter(self._pages)))[3])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self._bytes = 0
+
+
+page_memo = PageMemo()
 
 
 def _bump(conn, changed: str) -> None:

@@ -136,7 +136,7 @@ def search_caregivers(*, skills=(), skills_match: str = "any", min_experience: i
     known = cache.search_data_version()
     index = None if known is None else live_index.serving(*known)
     if index is not None:
-        g.search_source = "index"
+        g.search_source, g.search_version = "index", known
         return _index_page(index, query, start, end)
     g.search_source = "database"
     return cache.cached_search(query, lambda: _search(query, start, end))

@@ -261,5 +261,58 @@ def test_background_index_answers_without_a_round_trip_and_sees_each_commit(clie
         response = client.get(f"{API}?min_experience=5")
         assert [item["id"] for item in response.get_json()["items"]] == [first]
         assert response.headers["X-Search-Source"] == "index"  # patched in, in the request
+
+        # the same string again, nothing changed: this process's page memo answers it
+        commands.clear()
+        again = client.get(f"{API}?min_experience=5")
+        assert again.headers["X-Search-Source"] == "memo" and commands == []
+        assert again.get_data() == response.get_data()
+        with app.app_context():  # a commit: the memo's page is for an older version now
+            db.session.get(Caregiver, first).years_experience = 4
+            db.session.commit()
+            db.session.remove()
+        after = client.get(f"{API}?min_experience=5")
+        assert after.headers["X-Search-Source"] == "index" and after.get_json()["items"] == []
     finally:
         cache.version_watch.stop()
+        cache.page_memo.clear()
+
+
+def test_the_page_memo_keeps_pages_for_the_cache_ttl_and_a_bounded_size(client, app,
+                                                                         monkeypatch):
+    from app.marketplace.live_index import live_index
+
+    make_caregiver(app, years_experience=3)
+    monkeypatch.setitem(app.config, "CAREGIVER_SEARCH_INDEX", "background")
+    monkeypatch.setitem(app.config, "CAREGIVER_SEARCH_CACHE_SECONDS", 10)
+    monkeypatch.setattr(cache.VersionWatch, "POLL_SECONDS", 60.0)
+    cache.page_memo.clear()
+    live_index.start(app)
+    clock = [1000.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    try:
+        with app.app_context():
+            assert wait_for(live_index.serves_without_lookup, 20)
+        source = lambda query: client.get(f"{API}?{query}").headers["X-Search-Source"]  # noqa: E731
+        assert source("min_experience=1") == "index"
+        clock[0] += 9.9
+        assert source("min_experience=1") == "memo"
+        clock[0] += 0.2  # past the TTL
+        assert source("min_experience=1") == "index"
+        # refused strings are never kept
+        assert client.get(f"{API}?page_size=0").status_code == 422
+        assert b"page_size=0" not in cache.page_memo._pages
+
+        # past MEMO_BYTES the oldest pages go first (five empty pages of one size)
+        page = len(client.get(f"{API}?min_experience=10").get_data())
+        monkeypatch.setattr(cache.PageMemo, "MEMO_BYTES", page * 3)
+        cache.page_memo.clear()
+        for years in range(10, 15):
+            assert source(f"min_experience={years}") == "index"
+        assert list(cache.page_memo._pages) == [b"min_experience=12", b"min_experience=13",
+                                                b"min_experience=14"]
+        assert cache.page_memo._bytes == page * 3
+        assert source("min_experience=14") == "memo" and source("min_experience=10") == "index"
+    finally:
+        cache.version_watch.stop()
+        cache.page_memo.clear()
