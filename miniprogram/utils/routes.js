@@ -42,6 +42,15 @@ function url(name, query) {
   return parts.length ? `${path}?${parts.join('&')}` : path
 }
 
+// a page's query value as url() wrote it: it may arrive still percent-encoded
+function decodeQueryValue(value) {
+  try {
+    return decodeURIComponent(value)
+  } catch (e) {
+    return value
+  }
+}
+
 // tab pages need switchTab (which takes no query)
 function go(name, query) {
   if (TABS.includes(name)) return wx.switchTab({ url: PAGES[name] })
@@ -69,4 +78,4 @@ function notificationTarget(n) {
   return target ? target(n) : null
 }
 
-module.exports = { PAGES, TABS, url, go, notificationTarget }
+module.exports = { PAGES, TABS, url, go, decodeQueryValue, notificationTarget }

@@ -1,5 +1,7 @@
 // The one way pages show loading, empty and error states:
-//   <state-view state="{{state}}" text="{{errorText}}" bind:retry="load" />
+//   <state-view state="{{state}}" text="{{errorText}}" bind:retry="retry" />
+// The retry handler gets the event: bind one that takes no argument (paged-list's retry(), or a
+// load() with no parameters), never a load(page) the event would fill.
 // state: 'loading' | 'empty' | 'error' | '' (renders nothing: show the content instead).
 // Empty may carry an action button (actionText → 'action' event); error always offers 重试
 // (→ 'retry' event).

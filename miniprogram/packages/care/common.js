@@ -58,17 +58,6 @@ function firstDetail(err) {
   return key ? details[key][0] : ''
 }
 
-// {field: 'message'} from err.details, for showing next to each field
-function fieldErrors(err) {
-  const out = {}
-  const details = (err && err.details) || {}
-  Object.keys(details).forEach((k) => {
-    const v = details[k]
-    out[k] = Array.isArray(v) ? String(v[0]) : String(v)
-  })
-  return out
-}
-
 function stars(n) {
   const count = Math.max(0, Math.min(5, Math.round(Number(n) || 0)))
   return '★★★★★'.slice(0, count) + '☆☆☆☆☆'.slice(0, 5 - count)
@@ -76,5 +65,5 @@ function stars(n) {
 
 module.exports = {
   isoAt, isoChina, addHours, splitIso, HALF_HOURS, windowText, UNIT_HOURS, ESCORT_MAX_HOURS,
-  MAX_UNITS, UNIT_NAMES, firstDetail, fieldErrors, stars,
+  MAX_UNITS, UNIT_NAMES, firstDetail, stars,
 }

@@ -4,6 +4,7 @@
 // catalogue, and picking + uploading photos.
 const files = require('../../services/files')
 const { day } = require('../../utils/format')
+const { chooseImages } = require('../../utils/images')
 
 // the server's limits (config.py and the schemas)
 const LIMITS = {
@@ -210,19 +211,6 @@ function daysUntil(isoDate, today = day()) {
   return Math.round((b - a) / 86400000)
 }
 
-function chooseImages(count) {
-  return new Promise((resolve) => {
-    wx.chooseMedia({
-      count,
-      mediaType: ['image'],
-      sourceType: ['album', 'camera'],
-      sizeType: ['compressed'],
-      success: (res) => resolve((res.tempFiles || []).map((f) => f.tempFilePath)),
-      fail: () => resolve([]), // cancelled
-    })
-  })
-}
-
 // Picks up to `count` images and uploads them; resolves [{id, path}] (failures are toasted
 // by files.upload and left out).
 async function pickAndUpload(count, purpose) {
@@ -252,5 +240,5 @@ function confirm(content, title = '提示') {
 module.exports = {
   LIMITS, GENDERS, QUALIFICATION_KINDS, MONTH, TIME, CERTIFICATE_NUMBER,
   fieldErrors, age, idCardError, profileErrors, profileBody, profileForm, serviceArea,
-  countdown, daysUntil, chooseImages, pickAndUpload, toast, confirm,
+  countdown, daysUntil, pickAndUpload, toast, confirm,
 }

@@ -1,15 +1,15 @@
 // 消息: the inbox, newest first; a tap marks the message read and opens what it is about.
 // The tab's badge follows the unread count (services/notifications.refreshBadge).
 const notifications = require('../../services/notifications')
+const pagedList = require('../../behaviors/paged-list')
 const { dateTime } = require('../../utils/format')
 const { go, notificationTarget } = require('../../utils/routes')
-
-const PAGE_SIZE = 20
 
 const view = (n) => ({ ...n, time: dateTime(n.created_at), unread: !n.read_at })
 
 Component({
-  data: { items: [], page: 1, hasMore: false, unread: 0, state: 'loading', errorText: '' },
+  behaviors: [pagedList],
+  data: { unread: 0 },
   methods: {
     onLoad() {
       return this.load()
@@ -17,25 +17,14 @@ Component({
     onShow() {
       return this.refreshUnread()
     },
-    async onPullDownRefresh() {
-      await this.load()
-      wx.stopPullDownRefresh()
+    fetchPage(paging, options) {
+      return notifications.list(paging, options)
     },
-    onReachBottom() {
-      return this.data.hasMore ? this.load(this.data.page + 1) : null
+    pageItems(result) {
+      return result.items.map(view)
     },
-    async load(page = 1) {
-      if (page === 1) this.setData({ state: 'loading' })
-      try {
-        const result = await notifications.list({ page, page_size: PAGE_SIZE }, { toast: page > 1 })
-        const fresh = result.items.map(view)
-        const items = page === 1 ? fresh : this.data.items.concat(fresh)
-        this.setData({ items, page, hasMore: items.length < result.total,
-          state: items.length ? '' : 'empty' })
-        await this.refreshUnread()
-      } catch (err) {
-        if (page === 1) this.setData({ state: 'error', errorText: err.message })
-      }
+    afterPage() {
+      return this.refreshUnread()
     },
     async refreshUnread() {
       const unread = await notifications.refreshBadge()

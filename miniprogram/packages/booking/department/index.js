@@ -3,7 +3,7 @@
 // remaining. A bookable doctor opens the booking confirmation.
 const hospitals = require('../../../services/hospitals')
 const { yuan, dateTime } = require('../../../utils/format')
-const { go } = require('../../../utils/routes')
+const { go, decodeQueryValue } = require('../../../utils/routes')
 
 const WEEK = 7
 
@@ -31,15 +31,6 @@ function windowHint(day) {
   return ''
 }
 
-// query values may arrive still percent-encoded (utils/routes.js encodes them)
-function decode(value) {
-  try {
-    return decodeURIComponent(value)
-  } catch (e) {
-    return value
-  }
-}
-
 Component({
   data: {
     hospitalId: '',
@@ -63,7 +54,7 @@ Component({
         departmentId: query.department_id || '',
         date: query.date || '',
       })
-      if (query.name && wx.setNavigationBarTitle) wx.setNavigationBarTitle({ title: decode(query.name) })
+      if (query.name && wx.setNavigationBarTitle) wx.setNavigationBarTitle({ title: decodeQueryValue(query.name) })
       return this.load()
     },
     async onPullDownRefresh() {

@@ -1,9 +1,9 @@
 // 选择医院: keyword, level and region filters (the region picker's most specific code), 20 a
 // page with more on reaching the bottom. A tap opens the hospital.
 const hospitals = require('../../../services/hospitals')
-const { go } = require('../../../utils/routes')
+const pagedList = require('../../../behaviors/paged-list')
+const { go, decodeQueryValue } = require('../../../utils/routes')
 
-const PAGE_SIZE = 20
 // the API's level enum with the backend's names (app/hospitals/models.py HOSPITAL_LEVELS)
 const LEVELS = [
   { key: '', label: '全部等级' },
@@ -12,16 +12,8 @@ const LEVELS = [
   { key: '1', label: '一级' },
 ]
 
-// query values may arrive still percent-encoded (utils/routes.js encodes them)
-function decode(value) {
-  try {
-    return decodeURIComponent(value)
-  } catch (e) {
-    return value
-  }
-}
-
 Component({
+  behaviors: [pagedList],
   data: {
     keyword: '',
     levels: LEVELS,
@@ -29,51 +21,26 @@ Component({
     region: '', // administrative code: province / city / district
     regionNames: [], // what the region picker shows
     regionLabel: '全部地区',
-    items: [],
-    page: 1,
     total: 0,
-    hasMore: false,
-    state: 'loading',
-    errorText: '',
   },
   methods: {
     onLoad(query) {
-      const keyword = (query && query.keyword) ? decode(query.keyword) : ''
+      const keyword = (query && query.keyword) ? decodeQueryValue(query.keyword) : ''
       if (keyword) this.setData({ keyword })
       return this.load()
-    },
-    async onPullDownRefresh() {
-      await this.load()
-      wx.stopPullDownRefresh()
-    },
-    onReachBottom() {
-      if (this.data.hasMore && !this.loadingMore) return this.load(this.data.page + 1)
-      return null
     },
     filters() {
       const { keyword, levels, levelIndex, region } = this.data
       return { keyword: keyword.trim(), level: levels[levelIndex].key, region }
     },
-    async load(page = 1) {
-      const filters = this.filters()
-      const key = JSON.stringify(filters)
-      this.filterKey = key
-      if (page === 1) this.setData({ state: 'loading' })
-      this.loadingMore = page > 1
-      try {
-        const result = await hospitals.list({ ...filters, page, page_size: PAGE_SIZE }, { toast: page > 1 })
-        if (key !== this.filterKey) return // the filters changed meanwhile
-        const items = page === 1 ? result.items : this.data.items.concat(result.items)
-        this.setData({
-          items, page, total: result.total, hasMore: items.length < result.total,
-          state: items.length ? '' : 'empty',
-          errorText: items.length ? '' : '没有符合条件的医院',
-        })
-      } catch (err) {
-        if (page === 1 && key === this.filterKey) this.setData({ state: 'error', errorText: err.message })
-      } finally {
-        this.loadingMore = false
-      }
+    listKey() {
+      return JSON.stringify(this.filters())
+    },
+    fetchPage(paging, options) {
+      return hospitals.list({ ...this.filters(), ...paging }, options)
+    },
+    pageData(result, items) {
+      return { total: result.total, errorText: items.length ? '' : '没有符合条件的医院' }
     },
     onKeyword(e) {
       this.setData({ keyword: e.detail.value })

@@ -12,9 +12,10 @@ const patients = require('../../../services/patients')
 const payments = require('../../../services/payments')
 const subscriptions = require('../../../services/subscriptions')
 const { yuan, day } = require('../../../utils/format')
+const { fieldErrors } = require('../../../utils/form')
 const { go, url } = require('../../../utils/routes')
 const {
-  isoAt, addHours, splitIso, HALF_HOURS, UNIT_HOURS, ESCORT_MAX_HOURS, MAX_UNITS, firstDetail, fieldErrors,
+  isoAt, addHours, splitIso, HALF_HOURS, UNIT_HOURS, ESCORT_MAX_HOURS, MAX_UNITS, firstDetail,
 } = require('../common')
 
 // the events the family hears about after booking (TMPL_CARE_ORDER_STATUS)

@@ -4,24 +4,12 @@
 const careOrders = require('../../../services/care_orders')
 const files = require('../../../services/files')
 const { dateTime } = require('../../../utils/format')
-const { fieldErrors } = require('../common')
+const { submitForm } = require('../../../utils/form')
+const { chooseImages } = require('../../../utils/images')
 
 const MIN_TEXT = 10
 const MAX_TEXT = 1000
 const MAX_EVIDENCE = 9
-
-function chooseImages(count) {
-  return new Promise((resolve) => {
-    wx.chooseMedia({
-      count,
-      mediaType: ['image'],
-      sourceType: ['album', 'camera'],
-      sizeType: ['compressed'],
-      success: (res) => resolve((res.tempFiles || []).map((f) => f.tempFilePath)),
-      fail: () => resolve([]), // cancelled
-    })
-  })
-}
 
 Component({
   data: {
@@ -115,29 +103,17 @@ Component({
       else if (this.data.evidence.some((p) => p.failed)) errors.evidence_file_ids = '有照片上传失败,请重试或删除'
       return errors
     },
-    async onSubmit() {
-      if (this.data.submitting) return
-      const errors = this.check()
-      const keys = Object.keys(errors)
-      if (keys.length) {
-        this.setData({ errors })
-        wx.showToast({ title: errors[keys[0]], icon: 'none' })
-        return
-      }
-      const body = {
-        text: this.data.text.trim(),
-        evidence_file_ids: this.data.evidence.map((p) => p.fileId),
-      }
-      this.setData({ submitting: true, errors: {} })
-      try {
-        await careOrders.dispute(this.data.id, body)
-        wx.showToast({ title: '已提交,平台将尽快处理', icon: 'none', duration: 2500 })
-        wx.navigateBack()
-      } catch (err) {
-        this.setData({ errors: fieldErrors(err) }) // the wrapper toasted the server's message
-      } finally {
-        this.setData({ submitting: false })
-      }
+    onSubmit() {
+      return submitForm(this, {
+        send: async () => {
+          await careOrders.dispute(this.data.id, {
+            text: this.data.text.trim(),
+            evidence_file_ids: this.data.evidence.map((p) => p.fileId),
+          })
+          wx.showToast({ title: '已提交,平台将尽快处理', icon: 'none', duration: 2500 })
+          wx.navigateBack()
+        },
+      })
     },
   },
 })

@@ -118,6 +118,10 @@ Component({
       await this.load(true)
       wx.stopPullDownRefresh()
     },
+    // the error state's 重试 (bind:retry): not load itself, whose quiet the event would fill
+    retry() {
+      return this.load()
+    },
     async load(quiet = false) {
       const { id } = this.data
       if (!id) {

@@ -3,10 +3,10 @@
 // (completed); a tap opens the order.
 const careOrders = require('../../../services/care_orders')
 const payments = require('../../../services/payments')
+const pagedList = require('../../../behaviors/paged-list')
 const { CARE_ORDER_TABS } = require('../../../utils/status')
 const { go } = require('../../../utils/routes')
 
-const PAGE_SIZE = 20
 const ACTIONS = {
   pending_payment: [{ key: 'pay', label: '去支付', primary: true }],
   awaiting_confirmation: [{ key: 'confirm', label: '确认完成', primary: true }],
@@ -14,60 +14,25 @@ const ACTIONS = {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
     tabs: CARE_ORDER_TABS,
     tab: 'all',
-    items: [],
-    page: 1,
-    hasMore: false,
-    state: 'loading',
-    errorText: '',
   },
   methods: {
     onLoad(query = {}) {
-      if (CARE_ORDER_TABS.some((t) => t.key === query.tab)) this.setData({ tab: query.tab })
-      this.loaded = true
+      this.selectTabFromQuery(query)
       return this.load()
     },
     // back from an order page: its status may have changed
     onShow() {
-      if (this.shown) return this.load()
-      this.shown = true
-      return null
+      return this.reloadWhenShownAgain()
     },
-    async onPullDownRefresh() {
-      await this.load()
-      wx.stopPullDownRefresh()
+    fetchPage(paging, options) {
+      return careOrders.list({ status: this.tabStatuses(), ...paging }, options)
     },
-    onReachBottom() {
-      if (this.data.hasMore && !this.loadingMore) return this.load(this.data.page + 1)
-      return null
-    },
-    async load(page = 1) {
-      const { tab } = this.data
-      const statuses = CARE_ORDER_TABS.find((t) => t.key === tab).statuses
-      if (page === 1) this.setData({ state: 'loading' })
-      this.loadingMore = page > 1
-      try {
-        const result = await careOrders.list({ status: statuses, page, page_size: PAGE_SIZE }, { toast: page > 1 })
-        if (tab !== this.data.tab) return // switched meanwhile
-        const fresh = result.items.map((o) => ({ ...o, actions: ACTIONS[o.status] || [] }))
-        const items = page === 1 ? fresh : this.data.items.concat(fresh)
-        this.setData({ items, page, hasMore: items.length < result.total, state: items.length ? '' : 'empty' })
-      } catch (err) {
-        if (page === 1 && tab === this.data.tab) this.setData({ state: 'error', errorText: err.message })
-      } finally {
-        this.loadingMore = false
-      }
-    },
-    retry() {
-      return this.load()
-    },
-    onTab(e) {
-      const { key } = e.currentTarget.dataset
-      if (key === this.data.tab) return null
-      this.setData({ tab: key, items: [] })
-      return this.load()
+    pageItems(result) {
+      return result.items.map((o) => ({ ...o, actions: ACTIONS[o.status] || [] }))
     },
     onOpen(e) {
       go('careOrder', { id: e.detail.id })

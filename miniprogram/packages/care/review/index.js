@@ -3,7 +3,8 @@
 // review and the caregiver's reply instead of the form.
 const careOrders = require('../../../services/care_orders')
 const { yuan, dateTime } = require('../../../utils/format')
-const { fieldErrors, stars } = require('../common')
+const { submitForm } = require('../../../utils/form')
+const { stars } = require('../common')
 
 const STAR_TEXTS = ['', '非常差', '差', '一般', '满意', '非常满意']
 const MAX_TAGS = 5
@@ -100,30 +101,19 @@ Component({
       if (this.data.text.trim().length > MAX_TEXT) errors.text = `评价内容不超过 ${MAX_TEXT} 字`
       return errors
     },
-    async onSubmit() {
-      if (this.data.submitting) return
-      const errors = this.check()
-      const keys = Object.keys(errors)
-      if (keys.length) {
-        this.setData({ errors })
-        wx.showToast({ title: errors[keys[0]], icon: 'none' })
-        return
-      }
-      const body = { stars: this.data.stars, tags: this.selectedTags() }
-      const text = this.data.text.trim()
-      if (text) body.text = text
-      this.setData({ submitting: true, errors: {} })
-      try {
-        await careOrders.createReview(this.data.id, body)
-        wx.showToast({ title: '评价成功', icon: 'success' })
-        wx.navigateBack()
-      } catch (err) {
-        // the wrapper has toasted the server's message; show field errors where they belong
-        this.setData({ errors: fieldErrors(err) })
-        if (err.code === 'already_reviewed') await this.load()
-      } finally {
-        this.setData({ submitting: false })
-      }
+    onSubmit() {
+      return submitForm(this, {
+        send: async () => {
+          const body = { stars: this.data.stars, tags: this.selectedTags() }
+          const text = this.data.text.trim()
+          if (text) body.text = text
+          await careOrders.createReview(this.data.id, body)
+          wx.showToast({ title: '评价成功', icon: 'success' })
+          wx.navigateBack()
+        },
+        // reviewed meanwhile (another device): show that review instead of the form
+        failed: (err) => (err.code === 'already_reviewed' ? this.load() : null),
+      })
     },
   },
 })

@@ -5,10 +5,9 @@
 // the server checks it.
 const caregivers = require('../../../services/caregivers')
 const hospitals = require('../../../services/hospitals')
+const pagedList = require('../../../behaviors/paged-list')
 const { go } = require('../../../utils/routes')
 const { isoAt, HALF_HOURS, firstDetail } = require('../common')
-
-const PAGE_SIZE = 20
 
 const SORTS = [
   { key: 'rating', label: '评分' },
@@ -55,9 +54,10 @@ function filterError(f, careType, sort) {
   return ''
 }
 
-// the GET /api/v1/caregivers query for these filters (blank ones are left out)
-function buildQuery(f, careType, sort, location, page) {
-  const q = { page, page_size: PAGE_SIZE, sort }
+// the GET /api/v1/caregivers query for these filters (blank ones are left out); paging =
+// {page, page_size}
+function buildQuery(f, careType, sort, location, paging) {
+  const q = { ...paging, sort }
   if (careType) q.care_type = careType
   if (f.skills.length) {
     q.skills = f.skills.slice()
@@ -109,6 +109,7 @@ function getLocation() {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
     careTypes: [], // [{care_type, name, unit_name}]
     careType: '',
@@ -124,12 +125,7 @@ Component({
     activeCount: 0,
     panelOpen: false,
     panelError: '',
-    items: [],
-    page: 1,
     total: 0,
-    hasMore: false,
-    state: 'loading',
-    errorText: '',
   },
   methods: {
     onLoad(query = {}) {
@@ -139,14 +135,6 @@ Component({
       this.setData({ careType: query.care_type || '', filters, draft: { ...filters }, activeCount: countActive(filters) })
       this.loadOptions()
       return this.load()
-    },
-    async onPullDownRefresh() {
-      await this.load()
-      wx.stopPullDownRefresh()
-    },
-    onReachBottom() {
-      if (this.data.hasMore && !this.loadingMore) return this.load(this.data.page + 1)
-      return null
     },
     // the tabs and the panel's choices; a failure only leaves them short
     async loadOptions() {
@@ -168,31 +156,21 @@ Component({
         this.setData({ hospitalOptions: [] })
       }
     },
-    async load(page = 1) {
+    searchQuery(paging) {
       const { filters, careType, sort } = this.data
-      const query = buildQuery(filters, careType, sort, this.location, page)
-      const seq = (this.seq || 0) + 1
-      this.seq = seq
-      if (page === 1) this.setData({ state: 'loading' })
-      this.loadingMore = page > 1
-      try {
-        const result = await caregivers.search(query, { toast: page > 1 })
-        if (seq !== this.seq) return // a newer search has started
-        const items = page === 1 ? result.items : this.data.items.concat(result.items)
-        this.setData({
-          items, page, total: result.total, hasMore: items.length < result.total,
-          state: items.length ? '' : 'empty',
-        })
-      } catch (err) {
-        if (seq === this.seq && page === 1) {
-          this.setData({ state: 'error', errorText: firstDetail(err) || err.message })
-        }
-      } finally {
-        if (seq === this.seq) this.loadingMore = false
-      }
+      return buildQuery(filters, careType, sort, this.location, paging)
     },
-    retry() {
-      return this.load()
+    listKey() {
+      return JSON.stringify(this.searchQuery({}))
+    },
+    fetchPage(paging, options) {
+      return caregivers.search(this.searchQuery(paging), options)
+    },
+    pageData(result) {
+      return { total: result.total }
+    },
+    pageError(err) {
+      return firstDetail(err) || err.message
     },
 
     // ---- care type tabs and the sort bar ----

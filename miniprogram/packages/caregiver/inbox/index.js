@@ -2,16 +2,17 @@
 // accept / reject with a reason), 待服务 and 历史; a tap on a scheduled or past order opens the
 // service page. The countdown ticks every second from the offer's own deadline.
 const careOrders = require('../../../services/care_orders')
+const pagedList = require('../../../behaviors/paged-list')
 const { go } = require('../../../utils/routes')
 const { yuan, dateTime } = require('../../../utils/format')
 const { countdown, toast, confirm } = require('../common')
 
-const PAGE_SIZE = 20
 const TABS = [
   { key: 'inbox', label: '待接单' },
   { key: 'schedule', label: '待服务' },
   { key: 'history', label: '历史' },
 ]
+const EMPTY_TEXTS = { inbox: '暂无待接订单', schedule: '暂无待服务订单', history: '暂无历史订单' }
 const REASONS = ['时间冲突', '距离太远', '身体不适', '不擅长该护理']
 
 function view(o, now) {
@@ -27,8 +28,9 @@ function view(o, now) {
 }
 
 Component({
+  behaviors: [pagedList],
   data: {
-    tabs: TABS, tab: 'inbox', items: [], page: 1, hasMore: false, state: 'loading', errorText: '',
+    tabs: TABS, tab: 'inbox',
     rejecting: null, reason: '', reasonError: '', reasons: REASONS, busy: false,
   },
   lifetimes: {
@@ -38,7 +40,7 @@ Component({
   },
   methods: {
     onLoad(query) {
-      if (query && TABS.some((t) => t.key === query.tab)) this.setData({ tab: query.tab })
+      this.selectTabFromQuery(query)
       return this.load()
     },
     onShow() {
@@ -50,36 +52,21 @@ Component({
     onUnload() {
       this.stopTimer()
     },
-    async onPullDownRefresh() {
-      await this.load()
-      wx.stopPullDownRefresh()
+    fetchPage(paging, options) {
+      return careOrders.caregiverOrders(this.data.tab, paging, options)
     },
-    onReachBottom() {
-      if (this.data.hasMore && !this.loadingMore) return this.load(this.data.page + 1)
-      return null
+    pageItems(result) {
+      const now = Date.now()
+      return result.items.map((o) => view(o, now))
     },
-    async load(page = 1) {
-      const { tab } = this.data
-      if (page === 1) this.setData({ state: 'loading' })
-      this.loadingMore = page > 1
-      try {
-        const result = await careOrders.caregiverOrders(tab, { page, page_size: PAGE_SIZE }, { toast: page > 1 })
-        if (tab !== this.data.tab) return
-        const now = Date.now()
-        const fresh = result.items.map((o) => view(o, now))
-        const items = page === 1 ? fresh : this.data.items.concat(fresh)
-        this.loaded = true
-        this.setData({
-          items, page, hasMore: items.length < result.total, state: items.length ? '' : 'empty',
-          errorText: items.length ? '' : { inbox: '暂无待接订单', schedule: '暂无待服务订单', history: '暂无历史订单' }[tab],
-        })
-        if (tab === 'inbox' && items.length) this.startTimer()
-        else this.stopTimer()
-      } catch (err) {
-        if (page === 1) this.setData({ state: 'error', errorText: err.message })
-      } finally {
-        this.loadingMore = false
-      }
+    pageData(result, items) {
+      return { errorText: items.length ? '' : EMPTY_TEXTS[this.data.tab] }
+    },
+    // the offers' countdowns tick; the other tabs have none
+    afterPage(items) {
+      this.loaded = true
+      if (this.data.tab === 'inbox' && items.length) this.startTimer()
+      else this.stopTimer()
     },
     startTimer() {
       this.stopTimer()
@@ -100,12 +87,6 @@ Component({
         }
       })
       if (Object.keys(changes).length) this.setData(changes)
-    },
-    onTab(e) {
-      const { key } = e.currentTarget.dataset
-      if (key === this.data.tab) return
-      this.setData({ tab: key, items: [] })
-      this.load()
     },
     onOpen(e) {
       if (this.data.tab === 'inbox') return

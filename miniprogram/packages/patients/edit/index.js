@@ -8,6 +8,7 @@ const patients = require('../../../services/patients')
 const {
   ID_TYPES, normalizeIdNumber, idNumberError, parseResidentId, isMobile,
 } = require('../../../utils/identity')
+const { fieldErrors, showFormErrors } = require('../../../utils/form')
 
 const GENDERS = [{ key: 'male', label: '男' }, { key: 'female', label: '女' }]
 const OPTIONAL = ['medical_card_no', 'contact_name', 'contact_phone', 'condition', 'hospital_name', 'ward', 'bed_no']
@@ -69,16 +70,6 @@ function body(form) {
   }
   OPTIONAL.forEach((field) => { data[field] = trim(form[field]) || null })
   return data
-}
-
-// {field: [message]} → {field: message}
-function fieldErrors(details) {
-  const errors = {}
-  Object.keys(details || {}).forEach((field) => {
-    const value = details[field]
-    errors[field] = Array.isArray(value) ? String(value[0]) : String(value)
-  })
-  return errors
 }
 
 Component({
@@ -153,12 +144,7 @@ Component({
     },
     async onSave() {
       if (this.data.saving) return
-      const errors = validate(this.data.form)
-      if (Object.keys(errors).length) {
-        this.setData({ errors })
-        wx.showToast({ title: Object.values(errors)[0], icon: 'none' })
-        return
-      }
+      if (showFormErrors(this, validate(this.data.form))) return
       this.setData({ saving: true, errors: {} })
       const data = body(this.data.form)
       try {
@@ -168,7 +154,7 @@ Component({
         wx.navigateBack({ delta: 1 })
       } catch (err) {
         // the server's field errors under their fields, its message as a toast
-        this.setData({ errors: fieldErrors(err.details) })
+        this.setData({ errors: fieldErrors(err) })
         wx.showToast({ title: err.message, icon: 'none', duration: 2500 })
       }
       this.setData({ saving: false })

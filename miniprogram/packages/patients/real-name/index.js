@@ -5,6 +5,8 @@ const auth = require('../../../services/auth')
 const files = require('../../../services/files')
 const { ID_TYPES, normalizeIdNumber, idNumberError } = require('../../../utils/identity')
 const { dateTime } = require('../../../utils/format')
+const { fieldErrors, showFormErrors } = require('../../../utils/form')
+const { chooseImages } = require('../../../utils/images')
 
 const ID_TYPE_NAMES = ID_TYPES.reduce((all, t) => ({ ...all, [t.key]: t.label }), {})
 const STATUS_TEXT = {
@@ -12,15 +14,6 @@ const STATUS_TEXT = {
   pending: '资料已提交,请耐心等待审核(通常 1 个工作日内)',
   verified: '您已完成实名认证',
   rejected: '认证未通过,请按原因修改后重新提交',
-}
-
-function fieldErrors(details) {
-  const errors = {}
-  Object.keys(details || {}).forEach((field) => {
-    const value = details[field]
-    errors[field] = Array.isArray(value) ? String(value[0]) : String(value)
-  })
-  return errors
 }
 
 Component({
@@ -79,22 +72,10 @@ Component({
       this.setData({ idTypeIndex, 'form.id_type': ID_TYPES[idTypeIndex].key, 'errors.id_number': '' })
     },
     // choose a photo and upload it at once (purpose id_photo); the form sends its file id
-    onChoosePhoto() {
-      if (this.data.uploading) return null
-      return new Promise((resolve) => {
-        wx.chooseMedia({
-          count: 1,
-          mediaType: ['image'],
-          sourceType: ['album', 'camera'],
-          sizeType: ['compressed'],
-          success: async (res) => {
-            const chosen = res.tempFiles && res.tempFiles[0]
-            if (chosen) await this.upload(chosen.tempFilePath)
-            resolve()
-          },
-          fail: () => resolve(), // the user closed the chooser
-        })
-      })
+    async onChoosePhoto() {
+      if (this.data.uploading) return
+      const [path] = await chooseImages(1) // none when the user closed the chooser
+      if (path) await this.upload(path)
     },
     async upload(path) {
       this.setData({ uploading: true, 'errors.id_photo_file_id': '' })
@@ -123,12 +104,7 @@ Component({
     },
     async onSubmit() {
       if (this.data.submitting || this.data.uploading) return
-      const errors = this.validate()
-      if (Object.keys(errors).length) {
-        this.setData({ errors })
-        wx.showToast({ title: Object.values(errors)[0], icon: 'none' })
-        return
-      }
+      if (showFormErrors(this, this.validate())) return
       const { form, photo } = this.data
       this.setData({ submitting: true, errors: {} })
       try {
@@ -139,7 +115,7 @@ Component({
         wx.showToast({ title: '已提交审核', icon: 'success' })
         this.show(record)
       } catch (err) {
-        this.setData({ errors: fieldErrors(err.details) })
+        this.setData({ errors: fieldErrors(err) })
         wx.showToast({ title: err.message, icon: 'none', duration: 2500 })
         // already pending or verified (another device): show where it stands
         if (err.code === 'real_name_pending' || err.code === 'real_name_verified') this.load()
