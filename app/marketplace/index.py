@@ -388,9 +388,10 @@ class SearchIndex:
         order, _, _ = self.match(query, start, end, today)
         return self.ids[order].tolist(), WantedPrices(self, query.get("care_type") or None)
 
-    def match(self, query: dict, start, end, today: date):
+    def match(self, query: dict, start, end, today: date, limit: int | None = None):
         """(row positions of the matches in order, the wanted care type's price array or
-        None, the distance origin or None). Ids: self.ids[positions]."""
+        None, the distance origin or None). Ids: self.ids[positions]. With a limit only the
+        first `limit` positions are in order (a page needs no more); the rest follow."""
         from app.marketplace.services import (birth_date_bound, refuse_unknown_skills,
                                               search_origin)
 
@@ -413,8 +414,12 @@ class SearchIndex:
             if query["max_price_fen"] is not None:
                 ok &= price <= query["max_price_fen"]
         if query["skills"]:
-            rows = self.skill_held[[self.skill_bit[code] for code in query["skills"]]]
-            ok &= rows.all(axis=0) if query["skills_match"] == "all" else rows.any(axis=0)
+            held = [self.skill_held[self.skill_bit[code]] for code in query["skills"]]
+            if query["skills_match"] == "all":
+                for row in held:
+                    ok &= row
+            else:
+                ok &= held[0] if len(held) == 1 else np.logical_or.reduce(held)
         if query["min_experience"] is not None:
             ok &= self.has_experience & (self.experience >= query["min_experience"])
         if query["gender"]:
@@ -447,7 +452,7 @@ class SearchIndex:
             self._free(ok, start, end)
 
         positions = np.flatnonzero(ok)
-        return self._ordered(positions, query["sort"], price, origin), price, origin
+        return self._ordered(positions, query["sort"], price, origin, limit), price, origin
 
     def _free(self, ok: np.ndarray, start: datetime, end: datetime) -> None:
         """ok &= working through every slot of [start, end) and no busy block overlapping."""
@@ -505,7 +510,8 @@ class SearchIndex:
         for blocks in self.busy:
             ok[blocks.overlapping(s, e, bound)] = False
 
-    def _ordered(self, positions: np.ndarray, sort: str, price, origin) -> np.ndarray:
+    def _ordered(self, positions: np.ndarray, sort: str, price, origin,
+                 limit: int | None = None) -> np.ndarray:
         if not len(positions):
             return positions
         if sort == "rating":
@@ -516,22 +522,44 @@ class SearchIndex:
                 rank = np.empty(self.size, dtype=np.int64)
                 rank[order] = np.arange(self.size)
                 self._rating_rank = rank
-            return positions[np.argsort(rank[positions], kind="stable")]
-        if sort == "price_asc":
-            return positions[np.argsort(price[positions], kind="stable")]
-        if sort == "price_desc":
-            return positions[np.argsort(-price[positions], kind="stable")]
-        if sort == "experience":
-            return positions[np.argsort(-self.experience[positions], kind="stable")]
-        if sort == "orders":
-            return positions[np.argsort(-self.orders[positions], kind="stable")]
-        lat0, lng0 = origin
-        scale = math.cos(math.radians(lat0))
-        d_lat = self.lat[positions] - lat0
-        d_lng = (self.lng[positions] - lng0) * scale
-        # no location sorts last; a stable sort of positions (ascending ids) breaks ties by id
-        d2 = np.where(self.no_location[positions], np.inf, d_lat * d_lat + d_lng * d_lng)
-        return positions[np.argsort(d2, kind="stable")]
+            key = rank[positions]
+        elif sort == "price_asc":
+            key = price[positions]
+        elif sort == "price_desc":
+            key = -price[positions]
+        elif sort == "experience":
+            key = -self.experience[positions]
+        elif sort == "orders":
+            key = -self.orders[positions]
+        else:
+            lat0, lng0 = origin
+            scale = math.cos(math.radians(lat0))
+            d_lat = self.lat[positions] - lat0
+            d_lng = (self.lng[positions] - lng0) * scale
+            # no location sorts last
+            key = np.where(self.no_location[positions], np.inf, d_lat * d_lat + d_lng * d_lng)
+        # a stable sort of positions (ascending ids) breaks ties by id
+        return positions[stable_first(key, limit)]
+
+
+def stable_first(key: np.ndarray, limit: int | None) -> np.ndarray:
+    """np.argsort(key, kind="stable"), exact for its first `limit` entries only, the others
+    following in index order: a page of 20 among thousands of matches selects its own with
+    argpartition instead of sorting them all. Ties at the cut are taken by index, as the
+    stable sort takes them."""
+    size = len(key)
+    if limit is None or limit >= size or size <= 64 or (
+            key.dtype.kind == "f" and np.isnan(key).any()):
+        return np.argsort(key, kind="stable")
+    if limit <= 0:
+        return np.arange(size)
+    cut = key[np.argpartition(key, limit - 1)[limit - 1]]  # the limit-th smallest key
+    below = np.flatnonzero(key < cut)
+    head = np.concatenate((below, np.flatnonzero(key == cut)[:limit - len(below)]))
+    head = head[np.argsort(key[head], kind="stable")]
+    rest = np.ones(size, dtype=bool)
+    rest[head] = False
+    return np.concatenate((head, np.flatnonzero(rest)))
 
 
 SHORT_BLOCK_US = 24 * 3600 * 10**6

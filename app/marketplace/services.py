@@ -143,8 +143,9 @@ def search_caregivers(*, skills=(), skills_match: str = "any", min_experience: i
 
 
 def _index_page(index, query: dict, start, end) -> bytes:
-    positions, price, origin = index.match(query, start, end, index.today)
     offset = (query["page"] - 1) * query["page_size"]
+    positions, price, origin = index.match(query, start, end, index.today,
+                                           limit=offset + query["page_size"])
     shown = positions[offset:offset + query["page_size"]]
     ids = index.ids[shown].tolist()
     missing = [i for i in ids if i not in index.cards]

@@ -404,3 +404,22 @@ def test_a_page_shows_the_distance_rounded_to_a_tenth_of_a_km(origin, point):
                       {"page": 1, "page_size": 20}, 1)
     assert json.loads(body)["items"][0]["distance_km"] == expected
     assert f'"distance_km":{expected!r},'.encode() in body
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(-3, 3).map(float), st.just(float("inf"))), min_size=65,
+                max_size=300), st.integers(0, 320))
+def test_a_page_is_selected_as_the_whole_stable_sort_would_order_it(keys, limit):
+    """stable_first: its first `limit` entries are those of a full stable argsort (ties, inf
+    and the cut falling inside a run of equal keys included); every index appears once. Above
+    64 keys, where it selects instead of sorting."""
+    import numpy as np
+
+    from app.marketplace.index import stable_first
+
+    for key in (np.array(keys, dtype=float), np.array([k if k != float("inf") else 9
+                                                       for k in keys], dtype=np.int64)):
+        order = stable_first(key, limit)
+        full = np.argsort(key, kind="stable")
+        assert order[:limit].tolist() == full[:limit].tolist()
+        assert sorted(order.tolist()) == list(range(len(key)))
