@@ -2,7 +2,8 @@
 // bottom (one at a time), pull-down refresh, tabs, replies for old filters dropped, errors.
 const fs = require('fs')
 const path = require('path')
-const { installWx, respond } = require('./helpers/wx')
+const { respond } = require('./helpers/wx')
+const { usePageTest } = require('./helpers/page-test')
 const F = require('./fixtures')
 
 const ROOT = path.join(__dirname, '..')
@@ -20,17 +21,7 @@ const LIST_PAGES = [
 
 let env
 let load
-
-beforeEach(() => {
-  jest.resetModules()
-  env = installWx()
-  load = require('./helpers/load')
-})
-
-afterEach(() => {
-  jest.restoreAllMocks()
-  env.backend.check()
-})
+usePageTest((installed) => { ({ env, load } = installed) })
 
 const tapEvent = (dataset) => ({ currentTarget: { dataset }, detail: {} })
 const hospitals = (from, count) => Array.from({ length: count }, (_, i) => F.hospital(from + i, `医院${from + i}`))

@@ -1,21 +1,12 @@
 // Hospital booking pages (packages/booking): hospitals → hospital → department → confirm →
 // registration, and the registrations list.
-const { installWx, respond } = require('../helpers/wx')
+const { respond } = require('../helpers/wx')
+const { usePageTest } = require('../helpers/page-test')
 const F = require('../fixtures/booking')
 
 let env
 let load
-
-beforeEach(() => {
-  jest.resetModules()
-  env = installWx()
-  load = require('../helpers/load')
-})
-
-afterEach(() => {
-  jest.restoreAllMocks()
-  env.backend.check()
-})
+usePageTest((installed) => { ({ env, load } = installed) })
 
 const event = (dataset, detail) => ({ currentTarget: { dataset }, detail: detail || {} })
 const inDays = (days) => new Date(Date.now() + days * 86400 * 1000).toISOString()

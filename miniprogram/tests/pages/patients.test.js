@@ -1,21 +1,12 @@
 // 就诊人 and 实名认证 pages (packages/patients): list, add / edit with the server's ID checks,
 // delete with a confirm, real-name with the ID photo upload.
-const { installWx, respond } = require('../helpers/wx')
+const { respond } = require('../helpers/wx')
+const { usePageTest } = require('../helpers/page-test')
 const F = require('../fixtures/booking')
 
 let env
 let load
-
-beforeEach(() => {
-  jest.resetModules()
-  env = installWx()
-  load = require('../helpers/load')
-})
-
-afterEach(() => {
-  jest.restoreAllMocks()
-  env.backend.check()
-})
+usePageTest((installed) => { ({ env, load } = installed) })
 
 const input = (field, value) => ({ currentTarget: { dataset: { field } }, detail: { value } })
 
