@@ -255,10 +255,12 @@ class PageMemo:
     search-data version and epoch and the local date it was computed for and at most
     CAREGIVER_SEARCH_CACHE_SECONDS, as the Redis cache keeps them: the same string asked again
     costs a dict lookup instead of a parse and a search. A page is kept under the version the
-    index answered it for, which is exactly the data it shows. At most MEMO_BYTES of bodies
-    per process, the oldest dropped first."""
+    index answered it for, which is exactly the data it shows. At most MEMO_BYTES per process,
+    counting each entry's query string, body and ENTRY_BYTES of bookkeeping (so long query
+    strings with tiny pages cannot grow it either), the oldest dropped first."""
 
     MEMO_BYTES = 16 * 1024 * 1024
+    ENTRY_BYTES = 256
 
     def __init__(self):
         self._pages: dict[bytes, tuple] = {}  # query string → (known, today, expires, body)
@@ -283,13 +285,19 @@ class PageMemo:
                                               now + _ttl_ms() / 1000, response.get_data()))
         return response
 
+    def _size(self, query_string: bytes, entry: tuple) -> int:
+        return len(query_string) + len(entry[3]) + self.ENTRY_BYTES
+
     def _keep(self, query_string: bytes, entry: tuple) -> None:
         with self._lock:
             old = self._pages.pop(query_string, None)
-            self._bytes += len(entry[3]) - (len(old[3]) if old else 0)
+            if old is not None:
+                self._bytes -= self._size(query_string, old)
             self._pages[query_string] = entry
+            self._bytes += self._size(query_string, entry)
             while self._bytes > self.MEMO_BYTES and self._pages:
-                self._bytes -= len(self._pages.pop(next(iter(self._pages)))[3])
+                oldest = next(iter(self._pages))
+                self._bytes -= self._size(oldest, self._pages.pop(oldest))
 
     def clear(self) -> None:
         with self._lock:

@@ -303,16 +303,23 @@ def test_the_page_memo_keeps_pages_for_the_cache_ttl_and_a_bounded_size(client, 
         assert client.get(f"{API}?page_size=0").status_code == 422
         assert b"page_size=0" not in cache.page_memo._pages
 
-        # past MEMO_BYTES the oldest pages go first (five empty pages of one size)
-        page = len(client.get(f"{API}?min_experience=10").get_data())
-        monkeypatch.setattr(cache.PageMemo, "MEMO_BYTES", page * 3)
+        # past MEMO_BYTES the oldest pages go first (five empty pages of one size); an entry
+        # counts its query string, its page and the bookkeeping
+        entry = (len(b"min_experience=10") + len(client.get(f"{API}?min_experience=10").get_data())
+                 + cache.PageMemo.ENTRY_BYTES)
+        monkeypatch.setattr(cache.PageMemo, "MEMO_BYTES", entry * 3)
         cache.page_memo.clear()
         for years in range(10, 15):
             assert source(f"min_experience={years}") == "index"
         assert list(cache.page_memo._pages) == [b"min_experience=12", b"min_experience=13",
                                                 b"min_experience=14"]
-        assert cache.page_memo._bytes == page * 3
+        assert cache.page_memo._bytes == entry * 3
         assert source("min_experience=14") == "memo" and source("min_experience=10") == "index"
+        # a long query string with a tiny page weighs its length: it pushes out more pages
+        long_query = "min_experience=14&city_code=310100" + "&skills_match=any" * 10
+        assert source(long_query) == "index"
+        assert list(cache.page_memo._pages) == [b"min_experience=14", long_query.encode()]
+        assert cache.page_memo._bytes <= entry * 3
     finally:
         cache.version_watch.stop()
         cache.page_memo.clear()
