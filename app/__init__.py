@@ -177,6 +177,13 @@ def _register_blueprints(app, api):
                 api.register_blueprint(getattr(module, name))
     from app.booking.staff_views import staff_blp as registration_staff_blp
     api.register_blueprint(registration_staff_blp)  # /api/v1/staff/registrations
+    from app.hospital_onboarding import views as onboarding_views
+    api.register_blueprint(onboarding_views.blp)  # /api/v1/hospital-applications
+    api.register_blueprint(onboarding_views.staff_blp)  # /api/v1/staff/hospital-applications, keys
+    from app.hospital_webhooks.views import staff_blp as hospital_webhooks_blp
+    api.register_blueprint(hospital_webhooks_blp)  # /api/v1/staff/hospitals/<id>/webhook
+    from app.open_api.views import register as register_open_api
+    register_open_api(app)  # /open/v1 (signed, its own document at /open/openapi.json)
     app.register_blueprint(health_bp)
     app.register_blueprint(pay_webhooks)
     from app.staff_wechat.views import register as register_staff_wechat

@@ -58,6 +58,7 @@ def seed_demo_data(now=None):
         lines.append(f"created demo user #{user.id} (wx.login code '{DEMO_LOGIN_CODE}') "
                      "with 2 patients")
     lines.extend(seed_demo_hospitals(now))
+    lines.extend(seed_demo_hospital_key())
     lines.extend(seed_demo_caregivers(now))
     lines.extend(seed_demo_care_orders(now))
     if not lines:
@@ -231,6 +232,24 @@ def seed_demo_hospitals(now=None) -> list[str]:
     if created or located or added:
         cache.invalidate_catalogue()
     return lines
+
+
+def seed_demo_hospital_key() -> list[str]:
+    """The first demo hospital's open API key, from DEMO_HOSPITAL_KEY_ID / _SECRET (only the
+    development configuration has them), once."""
+    from app.hospital_onboarding.models import HospitalApiKey
+
+    key_id = current_app.config.get("DEMO_HOSPITAL_KEY_ID")
+    secret = current_app.config.get("DEMO_HOSPITAL_SECRET")
+    if not key_id or not secret or db.session.scalar(
+            select(HospitalApiKey.id).where(HospitalApiKey.key_id == key_id)):
+        return []
+    code = DEMO_HOSPITALS[0][0]
+    hospital = db.session.scalar(select(Hospital).where(Hospital.code == code))
+    db.session.add(HospitalApiKey(hospital_id=hospital.id, key_id=key_id, secret=secret,
+                                  status="active", created_at=utcnow()))
+    db.session.commit()
+    return [f"created the open API key {key_id} of demo hospital {hospital.name} ({code})"]
 
 
 def _seed_catalogue() -> dict:

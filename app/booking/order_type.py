@@ -13,6 +13,7 @@ from app.booking.services import (ORDER_TYPE, RegistrationNotFound, close_unpaid
 from app.booking.slots import issue_visit_number
 from app.common.time import utcnow
 from app.extensions import db
+from app.hospital_webhooks.events import registration_event as hospital_webhook
 from app.hospitals import rules
 from app.notifications.services import notify
 from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
@@ -47,6 +48,7 @@ class RegistrationOrderType:
         if registration.status != "pending_payment" or registration.schedule.status != "open":
             return False  # closed, cancelled or stopped meanwhile: payments refunds it in full
         registration.mark_booked(issue_visit_number(registration.schedule_id), utcnow())
+        hospital_webhook(registration, "booked")  # sent after the commit, never inline
         notify(registration.user_id, "registration_booked", "预约成功",
                f"{order_summary(registration)}已预约成功,就诊序号 {registration.visit_number}。",
                "registration", registration.id, context=message_context(registration, "预约成功"))
@@ -70,6 +72,7 @@ class RegistrationOrderType:
         if registration.paid_at is not None and payment.status == "refunded" \
                 and registration.status in ("cancelled", "stopped"):
             registration.mark_refunded(utcnow())
+            hospital_webhook(registration, "refunded")
 
 
 register_order_type(RegistrationOrderType())

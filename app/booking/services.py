@@ -23,6 +23,7 @@ from app.common.pagination import paginate
 from app.common.time import LOCAL_TZ, local_today, utcnow
 from app.errors import AppError, Conflict, NotFound
 from app.extensions import db, jobs
+from app.hospital_webhooks.events import registration_event as hospital_webhook
 from app.hospitals import rules
 from app.hospitals.models import PERIODS, Hospital, Schedule
 from app.hospitals.services import ScheduleNotFound, ScheduleStopped
@@ -327,6 +328,7 @@ def cancel(actor, *, registration_id: int, now: datetime | None = None) -> Regis
             raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}",
                                        details={"deadline": _local(deadline)})
     registration.cancel(utcnow())
+    hospital_webhook(registration, "cancelled")  # after the commit, to the hospital
     release_slot(registration)
     if paid:
         payment_services.refund_for_order(ORDER_TYPE, registration_id, reason="患者取消预约")
@@ -396,6 +398,7 @@ def stop_schedule(actor, *, schedule_id: int, reason: str) -> dict:
     for registration in registrations:
         if registration.status == "booked":
             registration.stop(now, reason)
+            hospital_webhook(registration, "stopped")
             payment_services.refund_for_order(ORDER_TYPE, registration.id, reason="医生停诊")
             stopped += 1
             outcome = "挂号费将全额退回。"
@@ -425,6 +428,7 @@ def mark_visited(actor, *, registration_id: int) -> Registration:
     if registration.status == "booked" and registration.visit_date > local_today():
         raise VisitDayNotReached()  # a visit happens on its day; earlier is a mistaken tap
     registration.mark_visited(utcnow())
+    hospital_webhook(registration, "visited")
     db.session.commit()
     return registration
 

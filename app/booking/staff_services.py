@@ -25,6 +25,7 @@ from app.common.models import InvalidTransition
 from app.common.pagination import paginate, where_given
 from app.common.time import LOCAL_TZ, local_today, utcnow
 from app.extensions import db
+from app.hospital_webhooks.events import registration_event as hospital_webhook
 from app.hospitals import rules
 from app.hospitals.models import PERIODS
 from app.notifications.models import Notification
@@ -208,6 +209,7 @@ def cancel_registration(actor: StaffUser, *, registration_id: int, reason: str) 
             raise InvalidTransition("订单已结束,不能取消",
                                     details={"from": status, "to": "cancelled"})
         registration.cancel(utcnow())
+        hospital_webhook(registration, "cancelled")
     except Exception:
         db.session.rollback()
         raise
@@ -221,6 +223,7 @@ def cancel_registration(actor: StaffUser, *, registration_id: int, reason: str) 
         if refund is None and payment is not None and payment.status == "refunded":
             # staff had already given all of it back: nothing will come to mark it refunded
             registration.mark_refunded(utcnow())
+            hospital_webhook(registration, "refunded")
         outcome = f"挂号费 {fen_to_yuan(refunded)} 元将原路退回。" if refunded else ""
     else:
         payment_services.close_for_order(ORDER_TYPE, registration.id)

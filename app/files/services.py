@@ -78,6 +78,10 @@ def owned_file(user, file_id: int, purpose: str | None = None) -> StoredFile:
     return record
 
 
+def file_bytes(record: StoredFile) -> bytes:
+    return storage().read(record.storage_key)
+
+
 def readable_file(actor, file_id: int):
     """The file and its bytes, for its owner or for reviewing staff."""
     from app.staff.models import StaffUser
@@ -92,4 +96,4 @@ def readable_file(actor, file_id: int):
         allowed = record.owner_user_id == actor.id
     if not allowed:
         raise FileNotFound()
-    return record, storage().read(record.storage_key)
+    return record, file_bytes(record)

@@ -9,6 +9,18 @@ from app.files.schemas import FileSchema, FileUploadFormSchema
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="文件上传")
 
 
+def file_response(record, data: bytes) -> Response:
+    """A stored file's bytes: shown inline, never cached, never sniffed into another type."""
+    return Response(data, mimetype=record.content_type, headers={
+        "Content-Disposition": f'inline; filename="file-{record.id}"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+FILE_RESPONSE_DOC = {"200": {"description": "文件内容", "content": {
+    content_type: {"schema": {"type": "string", "format": "binary"}}
+    for content_type in ("image/jpeg", "image/png", "application/pdf")}}}
+
+
 def _uploader_key():
     """Uploads are limited per account, not per address (many users share a carrier NAT)."""
     if "current_staff_id" in g:
@@ -31,13 +43,9 @@ def upload(form):
 
 @blp.get("/<int:file_id>")
 @blp.errors((404, "file_not_found"))
-@blp.doc(responses={"200": {"description": "文件内容", "content": {
-    content_type: {"schema": {"type": "string", "format": "binary"}}
-    for content_type in ("image/jpeg", "image/png", "application/pdf")}}})
+@blp.doc(responses=FILE_RESPONSE_DOC)
 @user_or_staff_required
 def download(file_id):
     """下载文件(本人或工作人员)"""
-    record, data = services.readable_file(current_actor(), file_id)
-    return Response(data, mimetype=record.content_type, headers={
-        "Content-Disposition": f'inline; filename="file-{record.id}"',
-        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+    return file_response(*services.readable_file(current_actor(), file_id))
+

@@ -380,7 +380,7 @@ def _column_default(model, name):
     return model.__table__.c[name].default.arg
 
 
-def _check_region(values: dict):
+def check_region(values: dict):
     province, city, district = (values["province_code"], values["city_code"],
                                 values["district_code"])
     if not province.endswith("0000"):
@@ -420,7 +420,7 @@ def create_hospital(actor: StaffUser, *, data: dict) -> Hospital:
     data = _load(HospitalCreateSchema, data)
     values = {name: _column_default(Hospital, name) for name in _RULE_FIELDS}
     values.update(data)
-    _check_region(values)
+    check_region(values)
     _check_rules(values)
     _ensure_hospital_code_free(values["code"], None)
     hospital = Hospital(**values)
@@ -439,7 +439,7 @@ def update_hospital(actor: StaffUser, *, hospital_id: int, data: dict) -> Hospit
               for column in ("province_code", "city_code", "district_code", *_RULE_FIELDS)}
     values.update(data)
     if data.keys() & {"province_code", "city_code", "district_code"}:
-        _check_region(values)
+        check_region(values)
     if data.keys() & set(_RULE_FIELDS):
         _check_rules(values)
     if "code" in data:

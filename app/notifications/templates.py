@@ -84,7 +84,7 @@ _EVENTS = {
     "TMPL_ANNOUNCEMENT": ["announcement"],
     "TMPL_ACCOUNT_NOTICE": ["user_warned"],
     "TMPL_STAFF_TODO": ["refund_failed", "care_dispute_opened_staff",
-                        "caregiver_application_submitted"],
+                        "caregiver_application_submitted", "hospital_webhook_disabled"],
 }
 
 STAFF_EVENTS = frozenset(_EVENTS["TMPL_STAFF_TODO"])

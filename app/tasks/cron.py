@@ -17,6 +17,7 @@ from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_
 from app.tasks.care_orders import sweep_care_orders
 from app.tasks.caregivers import check_qualification_expiry
 from app.tasks.earnings import settle_earnings
+from app.tasks.hospital_webhooks import sweep_hospital_webhooks
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.notifications import sweep_pushes
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
@@ -51,6 +52,7 @@ _every(rebuild_booking_gates, "校正挂号号源", interval=60)
 _every(sweep_care_orders, "陪护订单巡检(派单、超时、自动完成)", interval=60)
 _every(sweep_pushes, "补发未送达的消息推送", interval=60)  # job lost or sender died
 _every(resume_announcements, "续发中断的公告", interval=60)  # next batch job was lost
+_every(sweep_hospital_webhooks, "补发医院回调(Webhook)", interval=60)  # job lost or sender died
 # rq cron evaluates cron strings in UTC: 10:00 UTC is 18:00 and 15:55 UTC is 23:55 in Shanghai.
 # Reminders at 18:00, and at 20:00 for what a lost run missed and tomorrow's later bookings.
 _every(send_visit_reminders, "发送明日就诊提醒", cron="0 10,12 * * *")

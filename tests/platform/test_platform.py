@@ -129,7 +129,9 @@ def test_cron_table_feeds_the_json_worker(app):
         assert sorted(job.func_name for job in enqueued) == [
             "app.tasks.announcements.resume_announcements",
             "app.tasks.booking.rebuild_booking_gates", "app.tasks.booking.sweep_unpaid_registrations",
-            "app.tasks.care_orders.sweep_care_orders", "app.tasks.maintenance.record_heartbeat",
+            "app.tasks.care_orders.sweep_care_orders",
+            "app.tasks.hospital_webhooks.sweep_hospital_webhooks",
+            "app.tasks.maintenance.record_heartbeat",
             "app.tasks.notifications.sweep_pushes", "app.tasks.payments.reconcile_payments",
             "app.tasks.payments.sweep_expired_payments"]
         worker = SimpleWorker(["default"], connection=conn, serializer=JSONSerializer)
