@@ -39,6 +39,20 @@ def start_server(env, port, workers, threads, log_path):
     raise SystemExit(f"gunicorn did not start; see {log_path}")
 
 
+def ensure_database(url):
+    """CREATE DATABASE for a MySQL/MariaDB `url` (utf8mb4) when it is not there; SQLite files
+    need nothing."""
+    if not url.startswith("mysql"):
+        return
+    import pymysql
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    connection = pymysql.connect(host="127.0.0.1", user="root")
+    connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` "
+                                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    connection.close()
+
+
 def fresh_database(url):
     """Drop every table of `url` (only an empty or bench_* database); the caller migrates."""
     from sqlalchemy import create_engine, inspect, text

@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh_database, free_port, percentile, start_server  # noqa: E402
+from bench.common import (ensure_database, fresh_database, free_port, percentile,  # noqa: E402
+                          start_server)
 
 KEYS = ("STAFF_TODO", "STAFF_TODAY", "STAFF_DASHBOARD")
 CHUNK = 5000
@@ -189,13 +190,7 @@ def main():
 
     instance = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
     database_url = (f"sqlite:///{instance / 'bench.db'}" if args.sqlite else args.database_url)
-    if database_url.startswith("mysql"):
-        import pymysql
-        name = database_url.rsplit("/", 1)[1].split("?")[0]
-        connection = pymysql.connect(host="127.0.0.1", user="root")
-        connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{name}` "
-                                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        connection.close()
+    ensure_database(database_url)
     port = free_port()
     env = {**os.environ, "APP_ENV": "development", "INSTANCE_PATH": str(instance),
            "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "PORT": str(port),
