@@ -47,7 +47,8 @@ def make_client(server, fake_time):
     made = []
 
     def make(**kwargs):
-        options = dict(timeout=(1.0, 0.3), max_retries=3, clock=fake_time.clock,
+        # a read timeout well above a loaded machine's answer time, well below a hang
+        options = dict(timeout=(1.0, 1.5), max_retries=3, clock=fake_time.clock,
                        sleep=fake_time.sleep, random=lambda: 0.5, backoff_base=2.0,
                        backoff_max=30.0)
         options.update(kwargs)

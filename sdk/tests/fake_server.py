@@ -72,7 +72,7 @@ class Recorded:
 @dataclass
 class FakeOpenApi:
     keys: dict
-    hang_seconds: float = 1.0
+    hang_seconds: float = 5.0  # longer than the tests' read timeout (conftest: 1.5 s)
     requests: list = field(default_factory=list)
     script: dict = field(default_factory=lambda: defaultdict(deque))
     seen_nonces: set = field(default_factory=set)
