@@ -165,6 +165,69 @@ class BaseConfig:
     NO_SHOW_LIMIT = 3                 # this many no-shows ...
     NO_SHOW_WINDOW_DAYS = 90          # ... within this window ...
     NO_SHOW_BLOCK_DAYS = 30           # ... block new bookings this long after the last one
+    # Waitlist (候补, app/waitlist): a returned slot is held for the first waiter this long (never
+    # past the day's booking stop; keep it <= PAYMENT_TTL_SECONDS, the pay window of any order);
+    # active waits per user at a time
+    WAITLIST_HOLD_SECONDS = 900
+    WAITLIST_MAX_ACTIVE_PER_USER = 5
+
+    # Membership levels (app/membership; admins edit them as a platform setting): reached by
+    # points earned or money paid over the last MEMBERSHIP_WINDOW_DAYS, whichever is higher.
+    # Privileges: book this many minutes before a release; cancel a booked registration free
+    # this many hours after the hospital's deadline (never after the visit starts), so many
+    # times per calendar month; a discount on care orders (percent); priority in care dispatch
+    # and in waitlists (higher first)
+    # Caps against scalpers (app/booking_limits; admins change them as a platform setting):
+    # booking requests per minute and active registrations per visit day and per hospital, for
+    # the account, the patient's ID number (across accounts) and the client (device or address);
+    # an account refused this many times in a day is flagged for staff
+    # (the address's limits are loose: a carrier NAT or a hospital's Wi-Fi is one address)
+    LIMIT_ACCOUNT_ATTEMPTS_PER_MINUTE = 30
+    LIMIT_ID_NUMBER_ATTEMPTS_PER_MINUTE = 30
+    LIMIT_DEVICE_ATTEMPTS_PER_MINUTE = 60
+    LIMIT_IP_ATTEMPTS_PER_MINUTE = 3000
+    LIMIT_ACCOUNT_PER_DAY = 6
+    LIMIT_ID_NUMBER_PER_DAY = 3
+    LIMIT_DEVICE_PER_DAY = 8
+    LIMIT_IP_PER_DAY = 500
+    LIMIT_ACCOUNT_PER_HOSPITAL = 6
+    LIMIT_ID_NUMBER_PER_HOSPITAL = 4
+    LIMIT_DEVICE_PER_HOSPITAL = 8
+    LIMIT_IP_PER_HOSPITAL = 500
+    LIMIT_ID_NUMBER_WAITLIST = 3  # (the account's: WAITLIST_MAX_ACTIVE_PER_USER)
+    LIMIT_DEVICE_WAITLIST = 8
+    LIMIT_IP_WAITLIST = 500
+    LIMIT_FLAG_TRIPS_PER_DAY = 20
+
+    MEMBERSHIP_WINDOW_DAYS = 365
+    MEMBERSHIP_LEVELS = (
+        {"code": "regular", "name": "普通", "min_points": 0, "min_spend_fen": 0,
+         "privileges": {"early_access_minutes": 0, "late_cancel_hours": 0,
+                        "late_cancels_per_month": 0, "care_discount_percent": 0,
+                        "dispatch_priority": 0, "waitlist_priority": 0}},
+        {"code": "silver", "name": "白银", "min_points": 300, "min_spend_fen": 30_000,
+         "privileges": {"early_access_minutes": 0, "late_cancel_hours": 12,
+                        "late_cancels_per_month": 1, "care_discount_percent": 2,
+                        "dispatch_priority": 1, "waitlist_priority": 1}},
+        {"code": "gold", "name": "黄金", "min_points": 1000, "min_spend_fen": 100_000,
+         "privileges": {"early_access_minutes": 10, "late_cancel_hours": 24,
+                        "late_cancels_per_month": 2, "care_discount_percent": 5,
+                        "dispatch_priority": 2, "waitlist_priority": 2}},
+        {"code": "platinum", "name": "铂金", "min_points": 3000, "min_spend_fen": 300_000,
+         "privileges": {"early_access_minutes": 30, "late_cancel_hours": 24,
+                        "late_cancels_per_month": 4, "care_discount_percent": 8,
+                        "dispatch_priority": 3, "waitlist_priority": 3}},
+    )
+    # Points (积分, app/points; admins edit these as a platform setting): earned per completed
+    # visit and per yuan of a completed care order; a point is worth POINTS_FEN_PER_POINT fen
+    # and may pay at most POINTS_MAX_SHARE_PERCENT of a price; points expire after
+    # POINTS_EXPIRE_MONTHS (FIFO); GET /me/points lists what expires within the next days
+    POINTS_PER_VISIT = 10
+    POINTS_PER_YUAN = 1
+    POINTS_FEN_PER_POINT = 1
+    POINTS_MAX_SHARE_PERCENT = 20
+    POINTS_EXPIRE_MONTHS = 12
+    POINTS_EXPIRING_SOON_DAYS = 30
     BOOKING_GATE_ENABLED = os.environ.get("BOOKING_GATE_ENABLED", "1") != "0"  # Redis gate
     BOOKING_GATE_REDIS_URL = None     # defaults to REDIS_URL
     # The gate heals itself: a sold-out answer while the database has a seat stands at most
@@ -261,6 +324,12 @@ class DevelopmentConfig(BaseConfig):
 
 class TestingConfig(BaseConfig):
     ENV_NAME = "testing"
+    # the defaults' levels, out of reach: a test's family is not a member because an earlier
+    # order of the same test paid enough (tests of membership save the ladder they need)
+    MEMBERSHIP_LEVELS = tuple(
+        {**level, "min_points": level["min_points"] * 10 ** 6,
+         "min_spend_fen": level["min_spend_fen"] * 10 ** 6}
+        for level in BaseConfig.MEMBERSHIP_LEVELS)
     HOSPITAL_WEBHOOK_ALLOW_HTTP_LOOPBACK = True  # a local receiver for hospital webhooks
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")  # None = SQLite in a temp dir

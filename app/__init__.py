@@ -177,11 +177,22 @@ def _register_blueprints(app, api):
                 api.register_blueprint(getattr(module, name))
     from app.booking.staff_views import staff_blp as registration_staff_blp
     api.register_blueprint(registration_staff_blp)  # /api/v1/staff/registrations
+    from app.waitlist import views as waitlist_views
+    api.register_blueprint(waitlist_views.blp)  # /api/v1/waitlist
+    api.register_blueprint(waitlist_views.staff_blp)  # /api/v1/staff/schedules/<id>/waitlist
     from app.hospital_onboarding import views as onboarding_views
     api.register_blueprint(onboarding_views.blp)  # /api/v1/hospital-applications
     api.register_blueprint(onboarding_views.staff_blp)  # /api/v1/staff/hospital-applications, keys
     from app.hospital_webhooks.views import staff_blp as hospital_webhooks_blp
     api.register_blueprint(hospital_webhooks_blp)  # /api/v1/staff/hospitals/<id>/webhook
+    from app.points import views as points_views
+    api.register_blueprint(points_views.blp)  # /api/v1/me/points
+    api.register_blueprint(points_views.staff_blp)  # /api/v1/staff/settings/points
+    from app.booking_limits.views import staff_blp as booking_limits_blp
+    api.register_blueprint(booking_limits_blp)  # /api/v1/staff/settings/booking-limits, flags
+    from app.membership import views as membership_views
+    api.register_blueprint(membership_views.blp)  # /api/v1/me/membership
+    api.register_blueprint(membership_views.staff_blp)  # /api/v1/staff/settings/membership-levels
     from app.open_api.views import register as register_open_api
     register_open_api(app)  # /open/v1 (signed, its own document at /open/openapi.json)
     app.register_blueprint(health_bp)

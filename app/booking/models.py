@@ -32,6 +32,10 @@ class Registration(TimestampMixin, db.Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    # where it was booked from, as blind indexes of the device id and the address
+    # (app/booking_limits caps them)
+    device_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    ip_index: Mapped[str | None] = mapped_column(String(64), index=True)
     visit_date: Mapped[date] = mapped_column(Date, index=True)
     period: Mapped[str] = mapped_column(String(16))
     fee_fen: Mapped[int] = mapped_column(Integer)
@@ -48,6 +52,10 @@ class Registration(TimestampMixin, db.Model):
     refunded_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     stop_reason: Mapped[str | None] = mapped_column(String(80))  # 停诊: why (stopped or closed)
+    # points (app/points) spent on this order and what they took off fee_fen: the payment is
+    # for fee_fen - points_discount_fen
+    points_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_discount_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     schedule = relationship("Schedule")
     hospital = relationship("Hospital")

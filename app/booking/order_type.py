@@ -17,6 +17,8 @@ from app.hospital_webhooks.events import registration_event as hospital_webhook
 from app.hospitals import rules
 from app.notifications.services import notify
 from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
+from app.points import services as points_services
+from app.waitlist.services import hold_deadline, hold_paid
 
 
 class RegistrationOrderType:
@@ -35,8 +37,12 @@ class RegistrationOrderType:
         # pay before booking for that day stops, if that comes before the payment TTL
         stop = rules.stop_at(hospital, registration.visit_date)
         pay_before = stop.astimezone(timezone.utc).replace(tzinfo=None)
+        held = hold_deadline(registration.id)  # a waitlist hold: its own, shorter window
+        if held is not None and held < pay_before:
+            pay_before = held
         return PaymentTerms(
-            amount_fen=registration.fee_fen, user_id=registration.user_id,
+            amount_fen=registration.fee_fen - registration.points_discount_fen,
+            user_id=registration.user_id,
             description=f"挂号费-{hospital.name}-{registration.department.name}"[:40],
             pay_before=pay_before)
 
@@ -48,6 +54,7 @@ class RegistrationOrderType:
         if registration.status != "pending_payment" or registration.schedule.status != "open":
             return False  # closed, cancelled or stopped meanwhile: payments refunds it in full
         registration.mark_booked(issue_visit_number(registration.schedule_id), utcnow())
+        hold_paid(registration)  # a waitlist hold: its entry is booked
         hospital_webhook(registration, "booked")  # sent after the commit, never inline
         notify(registration.user_id, "registration_booked", "预约成功",
                f"{order_summary(registration)}已预约成功,就诊序号 {registration.visit_number}。",
@@ -59,6 +66,7 @@ class RegistrationOrderType:
         registration = db.session.get(Registration, order_id)
         if registration.status == "pending_payment":
             close_unpaid(registration)
+        points_services.reverse_spend(ORDER_TYPE, order_id)  # never paid: its points come back
 
     def on_refunded(self, order_id, payment, refund):
         registration = db.session.get(Registration, order_id)
@@ -73,6 +81,9 @@ class RegistrationOrderType:
                 and registration.status in ("cancelled", "stopped"):
             registration.mark_refunded(utcnow())
             hospital_webhook(registration, "refunded")
+        if payment.status == "refunded":
+            # refunded in full (a partial refund leaves points alone: app/points/services.py)
+            points_services.reverse_order(ORDER_TYPE, order_id)
 
 
 register_order_type(RegistrationOrderType())

@@ -1,4 +1,4 @@
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from app.booking.models import STATUS_NAMES
 from app.booking.services import registration_payment
@@ -8,6 +8,7 @@ from app.common.validation import BaseSchema, LocalDateTime, StatusList, Text
 from app.hospitals import rules
 from app.hospitals.models import PERIODS
 from app.payments.schemas import PayParamsSchema, PaymentSchema
+from app.points.schemas import points_field
 
 
 class RegistrationCreateSchema(BaseSchema):
@@ -15,6 +16,7 @@ class RegistrationCreateSchema(BaseSchema):
                                  validate=validate.Range(min=1, max=2**31 - 1))
     patient_id = fields.Integer(required=True, strict=True,
                                 validate=validate.Range(min=1, max=2**31 - 1))
+    points = points_field()
 
 
 class RegistrationQuerySchema(PageQuerySchema):
@@ -96,6 +98,8 @@ class RegistrationSchema(BaseSchema):
     end_time = fields.Function(lambda r: r.schedule.end_time.strftime("%H:%M"),
                                metadata={"type": "string", "example": "12:00"})
     fee_fen = fields.Integer()
+    points_used = fields.Integer(metadata={"description": "使用的积分"})
+    points_discount_fen = fields.Integer(metadata={"description": "积分抵扣的金额(分),实付为 fee_fen 减去它"})
     visit_number = fields.Integer(allow_none=True, metadata={"description": "支付后分配的就诊序号"})
     cancel_deadline = fields.Function(
         lambda r: rules.cancel_deadline(r.hospital, r.visit_date).isoformat(timespec="minutes"),

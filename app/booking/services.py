@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.booking.models import ACTIVE_STATUSES, Registration
 from app.booking.slots import gate, give_back_in_database, take_in_database
+from app.booking_limits import services as booking_limits
 from app.common.deadlock import retry_deadlock
 from app.common.masking import mask_name
 from app.common.models import InvalidTransition
@@ -27,10 +28,12 @@ from app.hospital_webhooks.events import registration_event as hospital_webhook
 from app.hospitals import rules
 from app.hospitals.models import PERIODS, Hospital, Schedule
 from app.hospitals.services import ScheduleNotFound, ScheduleStopped
+from app.membership import services as membership
 from app.notifications.services import notify
 from app.patients.models import Patient
 from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
+from app.points import services as points_services
 from app.settings.booking_rules import booking_rules
 
 log = logging.getLogger("app.booking")
@@ -114,7 +117,9 @@ def no_show_block(user_id: int, today=None, config: dict | None = None):
     return (until, len(dates)) if until >= today else None
 
 
-def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) -> dict:
+def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None,
+         points: int = 0, client=None) -> dict:
+    """`client`: where the request came from (booking_limits.Client: device, address)."""
     now = now or rules.now_local()
     if gate.is_sold_out(schedule_id):
         raise SlotSoldOut()
@@ -123,6 +128,7 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
         raise PatientNotFound()
     if actor.real_name_status != "verified":
         raise RealNameRequired()
+    booking_limits.check_attempts(actor.id, patient.id_number_index, client)
     booking_config = booking_rules()  # one read of the staff-editable rules per booking
     block = no_show_block(actor.id, now.date(), booking_config)
     if block:
@@ -138,9 +144,14 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
         raise ScheduleStopped()
     state = rules.window_state(hospital, schedule.work_date, now)
     if state == "not_released":
-        raise NotReleased(f"号源将于 {_local(rules.release_at(hospital, schedule.work_date))} 放出",
-                          details={"release_at": _local(rules.release_at(hospital,
-                                                                         schedule.work_date))})
+        # members may book some minutes before everyone else: the same path, the same gate
+        release = rules.release_at(hospital, schedule.work_date)
+        early = membership.may(actor, "book_early", now=now, release_at=release)
+        if not early.allowed:
+            opens = early.details["opens_at"]
+            raise NotReleased(f"号源将于 {_local(release)} 放出"
+                              + (f"({early.reason})" if early.value else ""),
+                              details={"release_at": _local(release), "opens_at": opens})
     if state == "closed":
         raise BookingClosed()
     active = select(func.count()).select_from(Registration).where(
@@ -155,6 +166,11 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
     if ticket is False:
         raise SlotSoldOut()
     try:
+        # the caps against scalpers only for those the gate let through (a release's crowd
+        # costs the database nothing more); a refusal gives the ticket back below
+        booking_limits.enforce_caps(actor.id, patient.id_number_index, client,
+                                    hospital_id=schedule.hospital_id,
+                                    visit_date=schedule.work_date)
         taken = take_in_database(schedule.id)
         if taken:
             registration = Registration(
@@ -163,9 +179,13 @@ def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None) 
                 department_id=schedule.department_id, doctor_id=schedule.doctor_id,
                 visit_date=schedule.work_date, period=schedule.period,
                 fee_fen=schedule.fee_fen, patient_name=patient.name, status="pending_payment",
-                active=True)
+                active=True, device_index=client.device if client else None,
+                ip_index=client.ip if client else None)
             db.session.add(registration)
             db.session.flush()
+            # points off the fee (app/points): refused → raised here, the ticket goes back
+            points_services.spend_for_order(actor, ORDER_TYPE, registration.id,
+                                            price_fen=registration.fee_fen, points=points)
             _invalidate_counts(schedule.department_id, schedule.work_date)
             db.session.commit()
     except IntegrityError:
@@ -203,8 +223,14 @@ def _invalidate_counts(department_id, work_date):
 
 
 def release_slot(registration: Registration):
-    """Inside the caller's transaction: the slot returns to the pool (DB now, gate after
+    """Inside the caller's transaction, the schedule locked: while someone waits for the
+    schedule the slot becomes a hold for the first waiter (app/waitlist, in this transaction;
+    it never reaches `available` or the gate), else it returns to the pool (DB now, gate after
     commit)."""
+    from app.waitlist.services import hand_over_slot
+
+    if hand_over_slot(registration):
+        return
     if give_back_in_database(registration.schedule_id):
         jobs.call_after_commit(db.session, gate.give_back, registration.schedule_id)
     _invalidate_counts(registration.department_id, registration.visit_date)
@@ -324,9 +350,7 @@ def cancel(actor, *, registration_id: int, now: datetime | None = None) -> Regis
     if paid:
         deadline = rules.cancel_deadline(registration.hospital, registration.visit_date)
         if now >= deadline:
-            db.session.rollback()
-            raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}",
-                                       details={"deadline": _local(deadline)})
+            _use_late_cancel(actor, registration, deadline, now)
     registration.cancel(utcnow())
     hospital_webhook(registration, "cancelled")  # after the commit, to the hospital
     release_slot(registration)
@@ -334,12 +358,31 @@ def cancel(actor, *, registration_id: int, now: datetime | None = None) -> Regis
         payment_services.refund_for_order(ORDER_TYPE, registration_id, reason="患者取消预约")
     else:
         payment_services.close_for_order(ORDER_TYPE, registration_id)
+        points_services.reverse_spend(ORDER_TYPE, registration_id)  # never paid: points back
     notify(registration.user_id, "registration_cancelled", "预约已取消",
            f"{order_summary(registration)}已取消" + (",挂号费将原路退回。" if paid else "。"),
            "registration", registration.id, context=message_context(registration, "已取消"))
     db.session.commit()
     log.info("registration %s cancelled (%s)", registration_id, "paid" if paid else "unpaid")
     return registration
+
+
+def _use_late_cancel(actor, registration: Registration, deadline: datetime, now: datetime):
+    """Past the hospital's deadline: a member's late free cancellation, counted against the
+    month's allowance, or CancelDeadlinePassed. The caller's user row is locked (after the
+    schedule and the registration: the house order) so two late cancels at once cannot both
+    take the month's last one."""
+    from app.users.models import User
+
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    start = datetime.combine(registration.visit_date, registration.schedule.start_time,
+                             tzinfo=LOCAL_TZ)
+    late = membership.may(actor, "cancel_late", now=now, deadline=deadline, visit_start=start)
+    if not late.allowed:
+        db.session.rollback()
+        raise CancelDeadlinePassed(f"取消截止时间为 {_local(deadline)}({late.reason})",
+                                   details={"deadline": _local(deadline), **late.details})
+    membership.record_use(actor.id, "late_cancel", ORDER_TYPE, registration.id)
 
 
 @retry_deadlock
@@ -358,6 +401,7 @@ def close_unpaid(registration: Registration):
     """Inside the caller's transaction (registration locked): unpaid at its deadline."""
     registration.close(utcnow())
     release_slot(registration)
+    points_services.reverse_spend(ORDER_TYPE, registration.id)  # points spent on it come back
     notify(registration.user_id, "registration_closed", "订单已关闭",
            f"{order_summary(registration)}超时未支付,订单已关闭,号源已释放。", "registration",
            registration.id, context=message_context(registration, "已关闭"))
@@ -410,6 +454,9 @@ def stop_schedule(actor, *, schedule_id: int, reason: str) -> dict:
         notify(registration.user_id, "schedule_stopped", "停诊通知",
                f"{order_summary(registration)}门诊停诊({reason}),{outcome}", "registration",
                registration.id, context=message_context(registration, "已停诊"))
+    from app.waitlist.services import schedule_stopped as end_waitlist
+
+    end_waitlist(schedule)  # holds lapse (closed above), waits end, waiters told
     _invalidate_counts(schedule.department_id, schedule.work_date)
     db.session.commit()
     log.info("schedule %s stopped: %s booked, %s unpaid", schedule_id, stopped, closed)
@@ -428,6 +475,7 @@ def mark_visited(actor, *, registration_id: int) -> Registration:
     if registration.status == "booked" and registration.visit_date > local_today():
         raise VisitDayNotReached()  # a visit happens on its day; earlier is a mistaken tap
     registration.mark_visited(utcnow())
+    points_services.earn_for_visit(registration)  # same transaction, once per registration
     hospital_webhook(registration, "visited")
     db.session.commit()
     return registration

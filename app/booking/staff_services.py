@@ -32,6 +32,7 @@ from app.notifications.models import Notification
 from app.notifications.services import notify
 from app.patients.models import GENDERS, Patient
 from app.payments import services as payment_services
+from app.points.services import reverse_spend
 from app.staff.models import StaffUser
 from app.staff.services import require_role
 
@@ -227,6 +228,7 @@ def cancel_registration(actor: StaffUser, *, registration_id: int, reason: str) 
         outcome = f"挂号费 {fen_to_yuan(refunded)} 元将原路退回。" if refunded else ""
     else:
         payment_services.close_for_order(ORDER_TYPE, registration.id)
+        reverse_spend(ORDER_TYPE, registration.id)  # never paid: the points spent come back
         outcome = "无需支付。"
     notify(registration.user_id, "registration_cancelled", "预约已取消",
            f"{order_summary(registration)}已由平台取消。{outcome}原因:{reason}",

@@ -1,3 +1,5 @@
+from flask import request
+
 from app.common.api import Blueprint
 
 from app.booking import order_type, services  # noqa: F401  (order_type registers itself)
@@ -5,10 +7,12 @@ from app.booking.schemas import (BookingResultSchema, RegistrationCreateSchema,
                                  RegistrationQuerySchema, RegistrationSchema, StopResultSchema,
                                  StopScheduleSchema)
 from app.booking.slots import sold_out_first
+from app.booking_limits import services as booking_limits
 from app.common.auth import (current_staff, current_user, lazy_current_user, login_required,
                              staff_required)
 from app.common.models import InvalidTransition
 from app.common.pagination import page_schema
+from app.points.services import PointsInsufficient, PointsOverLimit
 
 blp = Blueprint("registrations", __name__, url_prefix="/api/v1", description="预约挂号")
 
@@ -17,14 +21,21 @@ blp = Blueprint("registrations", __name__, url_prefix="/api/v1", description="�
 @blp.errors(services.SlotSoldOut, services.ScheduleNotFound, services.ScheduleStopped,
             services.NotReleased, services.BookingClosed, services.AlreadyBooked,
             services.DailyLimitReached, services.RealNameRequired, services.BookingBlocked,
-            (404, "patient_not_found"))
+            (404, "patient_not_found"), PointsInsufficient, PointsOverLimit,
+            booking_limits.BookingLimitReached, booking_limits.BookingAttemptsTooFrequent)
+@blp.doc(parameters=[{"in": "header", "name": "X-Device-Id", "required": False,
+                      "schema": {"type": "string", "maxLength": 128},
+                      "description": "客户端设备标识(小程序首次启动时生成并保存);用于防黄牛限制,缺省时按来源地址"}])
 @sold_out_first
 @login_required
 @blp.arguments(RegistrationCreateSchema)
 @blp.response(201, BookingResultSchema)
 def book(body):
     """预约挂号:占用号源并返回支付参数(未支付的订单到期自动关闭,号源退回)"""
-    return services.book(lazy_current_user(), body["schedule_id"], body["patient_id"])
+    return services.book(lazy_current_user(), body["schedule_id"], body["patient_id"],
+                         points=body["points"],
+                         client=booking_limits.client_of(request.remote_addr,
+                                                         request.headers.get("X-Device-Id")))
 
 
 @blp.get("/registrations")

@@ -99,7 +99,8 @@ def listed_caregiver(caregiver_id: int, *, lock: bool = False) -> Caregiver:
 
 
 def caregiver_quote(caregiver: Caregiver, *, care_type: str, start: datetime, end: datetime,
-                    now: datetime, place: dict, policy: dict) -> pricing.Quote:
+                    now: datetime, place: dict, policy: dict,
+                    member_discount_bp: int = 0) -> pricing.Quote:
     """The caregiver's own price for the window, after their rules; raises the Conflict that
     says which rule refuses it. Free time is the caller's (it needs the lock)."""
     price = db.session.scalar(select(CaregiverPrice.price_fen).where(
@@ -110,7 +111,7 @@ def caregiver_quote(caregiver: Caregiver, *, care_type: str, start: datetime, en
         raise OutsideServiceArea()
     quote = pricing.quote(care_type=care_type, start=start, end=end, now=now,
                           unit_price_fen=price, night_surcharge_fen=caregiver.night_surcharge_fen,
-                          policy=policy)
+                          policy=policy, member_discount_bp=member_discount_bp)
     if (quote.nights or care_type == "night_shift") and not caregiver.night_service:
         raise NightServiceDeclined()
     if quote.urgent and not caregiver.accepts_urgent:
@@ -119,11 +120,11 @@ def caregiver_quote(caregiver: Caregiver, *, care_type: str, start: datetime, en
 
 
 def dispatch_quote(*, care_type: str, start: datetime, end: datetime, now: datetime,
-                   policy: dict) -> pricing.Quote:
+                   policy: dict, member_discount_bp: int = 0) -> pricing.Quote:
     return pricing.quote(care_type=care_type, start=start, end=end, now=now,
                          unit_price_fen=int(policy["dispatch_prices"][care_type]),
                          night_surcharge_fen=int(policy["dispatch_night_surcharge_fen"]),
-                         policy=policy)
+                         policy=policy, member_discount_bp=member_discount_bp)
 
 
 def is_free(caregiver_id: int, start: datetime, end: datetime) -> str | None:
@@ -289,6 +290,8 @@ def close_unpaid(order: CareOrder) -> None:
     """Inside the caller's transaction (order locked): unpaid at its deadline."""
     order.close(utcnow())
     release_time(order)
+    from app.points.services import reverse_spend
+    reverse_spend(ORDER_TYPE, order.id)  # points spent on it come back
     record_event(order, "closed", "system")
     notify(order.user_id, "care_order_closed", "订单已关闭",
            f"{order_summary(order)}超时未支付,订单已关闭。", "care_order", order.id,

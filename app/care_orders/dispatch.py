@@ -50,7 +50,8 @@ def _km(a, b) -> float | None:
 
 
 def candidates(*, care_type: str, start: datetime, end: datetime, place: dict, skills: list,
-               budget_fen: int, now: datetime, exclude=(), limit: int | None = None) -> list[dict]:
+               budget_fen: int, now: datetime, exclude=(), limit: int | None = None,
+               member_discount_bp: int = 0) -> list[dict]:
     """Free caregivers for [start, end) (aware) at `place`, best first (see the module)."""
     policy = pricing.care_policy()
     rows = db.session.execute(
@@ -90,7 +91,8 @@ def candidates(*, care_type: str, start: datetime, end: datetime, place: dict, s
     for caregiver, _price in free:
         try:
             quote = caregiver_quote(caregiver, care_type=care_type, start=start, end=end,
-                                    now=now, place=place, policy=policy)
+                                    now=now, place=place, policy=policy,
+                                    member_discount_bp=member_discount_bp)
         except Conflict:
             continue  # their rules refuse it (night, urgent)
         if quote.total_fen > budget_fen:
@@ -129,9 +131,11 @@ def order_candidates(order: CareOrder, *, limit: int | None = None, now=None) ->
     """Who could take this order now (never one it was offered to before)."""
     return candidates(care_type=order.care_type, start=_aware(order.start_at),
                       end=_aware(order.end_at), place=order_place(order),
-                      skills=order.skills or [], budget_fen=order.total_fen - order.refunded_fen,
+                      skills=order.skills or [],
+                      # the price before points (total_fen is net of them): like with like
+                      budget_fen=order.total_fen + order.points_discount_fen - order.refunded_fen,
                       now=now or datetime.now(LOCAL_TZ), exclude=tried_caregivers(order.id),
-                      limit=limit)
+                      limit=limit, member_discount_bp=order.member_discount_bp)
 
 
 def _needs_dispatch(order: CareOrder | None) -> bool:
@@ -179,11 +183,12 @@ def _offer_to(order_id: int, caregiver_id: int) -> str:
         quote = caregiver_quote(caregiver, care_type=order.care_type,
                                 start=_aware(order.start_at), end=_aware(order.end_at),
                                 now=datetime.now(LOCAL_TZ), place=order_place(order),
-                                policy=pricing.care_policy())
+                                policy=pricing.care_policy(),
+                                member_discount_bp=order.member_discount_bp)
     except Conflict:
         db.session.rollback()
         return "taken"
-    if quote.total_fen > order.total_fen - order.refunded_fen:
+    if quote.total_fen > order.total_fen + order.points_discount_fen - order.refunded_fen:
         db.session.rollback()
         return "taken"
     offer(order, caregiver, by="match", quote_fen=quote.total_fen)
@@ -243,7 +248,9 @@ def orders_due_for_dispatch(limit: int = 500) -> list[int]:
     """Awaiting acceptance past the deadline, or with no caregiver: the sweep's work."""
     ids = db.session.scalars(select(CareOrder.id).where(
         CareOrder.status == "awaiting_acceptance",
-        CareOrder.acceptance_deadline <= utcnow()).order_by(CareOrder.acceptance_deadline)
+        CareOrder.acceptance_deadline <= utcnow())
+        # members' orders first (their level's dispatch priority, kept on the order)
+        .order_by(CareOrder.dispatch_priority.desc(), CareOrder.acceptance_deadline)
         .limit(limit)).all()
     db.session.rollback()
     return list(ids)

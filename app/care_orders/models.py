@@ -78,6 +78,16 @@ class CareOrder(TimestampMixin, db.Model):
     night_fen: Mapped[int] = mapped_column(Integer, default=0)
     urgent_fen: Mapped[int] = mapped_column(Integer, default=0)
     discount_fen: Mapped[int] = mapped_column(Integer, default=0)
+    # the family's membership discount (basis points, kept so every later quote for this order
+    # — re-dispatch, reassignment — uses the same) and what it took off
+    member_discount_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    member_discount_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the family's membership dispatch priority: the sweep offers these orders first
+    dispatch_priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # points (app/points) the family spent on this order and what they took off: total_fen is
+    # already net of it (what the family pays); dispatch budgets add it back (like with like)
+    points_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_discount_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     total_fen: Mapped[int] = mapped_column(Integer)
     # refunds reserved for this order so far (payments keeps the WeChat side)
     refunded_fen: Mapped[int] = mapped_column(Integer, default=0)

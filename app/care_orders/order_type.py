@@ -13,6 +13,7 @@ from app.common.time import utcnow
 from app.extensions import db, jobs
 from app.notifications.services import notify
 from app.payments.protocol import OrderNotPayable, PaymentTerms, register_order_type
+from app.points import services as points_services
 
 
 class CareOrderType:
@@ -67,6 +68,7 @@ class CareOrderType:
         order = db.session.get(CareOrder, order_id)
         if order.status == "pending_payment":
             close_unpaid(order)
+        points_services.reverse_spend(ORDER_TYPE, order_id)  # never paid: its points come back
 
     def on_refunded(self, order_id, payment, refund):
         order = db.session.get(CareOrder, order_id)
@@ -74,6 +76,9 @@ class CareOrderType:
                f"{order_summary(order)}的 {fen_to_yuan(refund.amount_fen)} 元已原路退回。",
                "refund", refund.id,
                context={**message_context(order, "退款成功"), "amount_fen": refund.amount_fen})
+        if payment.status == "refunded":
+            # refunded in full (a partial refund leaves points alone: app/points/services.py)
+            points_services.reverse_order(ORDER_TYPE, order_id)
 
 
 register_order_type(CareOrderType())

@@ -56,6 +56,8 @@ class Quote:
     urgent_fen: int
     discount_bp: int
     discount_fen: int
+    member_discount_bp: int
+    member_discount_fen: int
     total_fen: int
 
     def as_dict(self) -> dict:
@@ -89,9 +91,13 @@ def is_urgent(start: datetime, now: datetime, policy: dict) -> bool:
 
 
 def quote(*, care_type: str, start: datetime, end: datetime, now: datetime,
-          unit_price_fen: int, night_surcharge_fen: int, policy: dict) -> Quote:
+          unit_price_fen: int, night_surcharge_fen: int, policy: dict,
+          member_discount_bp: int = 0) -> Quote:
     """The price of [start, end) (aware) at `unit_price_fen` per unit. Rules (is the caregiver
-    free, do they take nights or urgent orders) are the caller's: this is arithmetic."""
+    free, do they take nights or urgent orders) are the caller's: this is arithmetic.
+    `member_discount_bp`: the family's membership discount (app/membership), taken off the
+    rest last; every quote for one order uses the same one (the order keeps it), so dispatch
+    compares like with like."""
     units = units_for(care_type, start, end)
     base = units * unit_price_fen
     nights = 0 if care_type == "full_day" else nights_touched(start, end)
@@ -104,7 +110,10 @@ def quote(*, care_type: str, start: datetime, end: datetime, now: datetime,
             if units >= min_units:
                 discount_bp = int(basis_points)
     discount = share(base, discount_bp)
+    subtotal = base + night + urgent_fen - discount
+    member_discount = share(subtotal, member_discount_bp)
     return Quote(care_type=care_type, units=units, unit_price_fen=unit_price_fen, base_fen=base,
                  nights=nights, night_surcharge_fen=night_surcharge_fen, night_fen=night,
                  urgent=urgent, urgent_fen=urgent_fen, discount_bp=discount_bp,
-                 discount_fen=discount, total_fen=base + night + urgent_fen - discount)
+                 discount_fen=discount, member_discount_bp=member_discount_bp,
+                 member_discount_fen=member_discount, total_fen=subtotal - member_discount)

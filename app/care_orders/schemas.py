@@ -6,6 +6,7 @@ from app.caregivers.models import CARE_TYPES
 from app.common.pagination import PageQuerySchema
 from app.common.validation import BaseSchema, StatusList, Text
 from app.payments.schemas import PayParamsSchema, PaymentSchema
+from app.points.schemas import points_field
 
 _ID = {"strict": True, "validate": validate.Range(min=1, max=2**31 - 1)}
 
@@ -32,6 +33,7 @@ class CareOrderRequestSchema(BaseSchema):
     skills = fields.List(Text(32, min_length=1), validate=validate.Length(max=10),
                          load_default=list, metadata={"description": "需要的护理技能标签"})
     needs = Text(1000, allow_none=True, metadata={"description": "病情与护理需求(仅本人与接单护工可见)"})
+    points = points_field()
 
 
 class QuoteSchema(BaseSchema):
@@ -50,7 +52,12 @@ class QuoteSchema(BaseSchema):
     urgent_fen = fields.Integer()
     discount_bp = fields.Integer(metadata={"description": "长单优惠(万分比)"})
     discount_fen = fields.Integer()
+    member_discount_bp = fields.Integer(metadata={"description": "会员折扣(万分比)"})
+    member_discount_fen = fields.Integer(metadata={"description": "会员折扣减免(分)"})
     total_fen = fields.Integer(metadata={"description": "应付总额(分)"})
+    points_used = fields.Integer(metadata={"description": "使用的积分"})
+    points_discount_fen = fields.Integer(metadata={"description": "积分抵扣(分)"})
+    payable_fen = fields.Integer(metadata={"description": "积分抵扣后实付(分)"})
 
 
 class CareOrderPlaceSchema(BaseSchema):
@@ -69,6 +76,9 @@ class PriceSchema(BaseSchema):
     night_fen = fields.Integer()
     urgent_fen = fields.Integer()
     discount_fen = fields.Integer()
+    member_discount_fen = fields.Integer(metadata={"description": "会员折扣减免(分)"})
+    points_used = fields.Integer(metadata={"description": "使用的积分"})
+    points_discount_fen = fields.Integer(metadata={"description": "积分抵扣(分),已从 total_fen 中减去"})
     total_fen = fields.Integer()
 
 

@@ -34,10 +34,12 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db, jobs
 from app.files.models import StoredFile
 from app.hospitals.models import Hospital
+from app.membership import services as membership
 from app.notifications.services import notify
 from app.patients.models import Patient
 from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
+from app.points import services as points_services
 
 log = logging.getLogger("app.care_orders")
 # the 422 codes a quote or booking answers besides the schema's validation_error
@@ -166,14 +168,16 @@ def _priced(actor, body: dict, now: datetime, *, lock: bool) -> dict:
                    body.get("latitude"), body.get("longitude"))
     skills = _known_skills(body.get("skills") or [])
     policy = pricing.care_policy()
+    member_bp = membership.may(actor, "care_discount").value * 100  # percent → basis points
     caregiver = None
     if body.get("caregiver_id") is not None:
         caregiver = listed_caregiver(body["caregiver_id"], lock=lock)
         quote = caregiver_quote(caregiver, care_type=care_type, start=start, end=end, now=now,
-                                place=place, policy=policy)
+                                place=place, policy=policy, member_discount_bp=member_bp)
         refuse_unless_free(caregiver.id, start, end)
     else:
-        quote = dispatch_quote(care_type=care_type, start=start, end=end, now=now, policy=policy)
+        quote = dispatch_quote(care_type=care_type, start=start, end=end, now=now, policy=policy,
+                               member_discount_bp=member_bp)
     return {"care_type": care_type, "start": start, "end": end, "patient": patient,
             "place": place, "skills": skills, "caregiver": caregiver, "quote": quote,
             "policy": policy}
@@ -187,11 +191,15 @@ def quote_order(actor, now: datetime | None = None, **body) -> dict:
         from app.care_orders.dispatch import candidates
         if not candidates(care_type=priced["care_type"], start=priced["start"],
                           end=priced["end"], place=priced["place"], skills=priced["skills"],
-                          budget_fen=priced["quote"].total_fen, now=now, limit=1):
+                          budget_fen=priced["quote"].total_fen, now=now, limit=1,
+                          member_discount_bp=priced["quote"].member_discount_bp):
             db.session.rollback()
             raise NoCaregiverAvailable()
+    # what the body's points would take off (checked as booking would; nothing written)
+    points = points_services.quote_points(actor.id, price_fen=priced["quote"].total_fen,
+                                          points=body.get("points") or 0)
     db.session.rollback()
-    return {**priced["quote"].as_dict(), "caregiver_id": body.get("caregiver_id"),
+    return {**priced["quote"].as_dict(), **points, "caregiver_id": body.get("caregiver_id"),
             "dispatch_mode": "chosen" if body.get("caregiver_id") is not None else "platform",
             "start": priced["start"], "end": priced["end"]}
 
@@ -217,7 +225,8 @@ def place_order(actor, now: datetime | None = None, **body) -> int:
         from app.care_orders.dispatch import candidates
         if not candidates(care_type=priced["care_type"], start=priced["start"],
                           end=priced["end"], place=place, skills=priced["skills"],
-                          budget_fen=quote.total_fen, now=now, limit=1):
+                          budget_fen=quote.total_fen, now=now, limit=1,
+                          member_discount_bp=quote.member_discount_bp):
             db.session.rollback()
             raise NoCaregiverAvailable()
     order = CareOrder(
@@ -231,9 +240,18 @@ def place_order(actor, now: datetime | None = None, **body) -> int:
         longitude=place["longitude"], skills=priced["skills"], needs=body.get("needs") or None,
         units=quote.units, unit_price_fen=quote.unit_price_fen, base_fen=quote.base_fen,
         night_fen=quote.night_fen, urgent_fen=quote.urgent_fen, discount_fen=quote.discount_fen,
+        member_discount_bp=quote.member_discount_bp,
+        member_discount_fen=quote.member_discount_fen,
+        dispatch_priority=membership.may(actor, "dispatch_priority").value,
         total_fen=quote.total_fen, refunded_fen=0, status="pending_payment", dispatch_count=0)
     db.session.add(order)
     db.session.flush()
+    try:  # points off the price (app/points): total_fen is what the family pays
+        order.total_fen -= points_services.spend_for_order(
+            actor, ORDER_TYPE, order.id, price_fen=quote.total_fen, points=body.get("points") or 0)
+    except (Conflict, ValidationFailed):
+        db.session.rollback()
+        raise
     if caregiver is not None:
         hold_time(order, caregiver.id)
     record_event(order, "created", "family")
@@ -414,6 +432,7 @@ def _complete(order: CareOrder, by: str) -> None:
     caregiver = db.session.get(Caregiver, order.caregiver_id)
     caregiver.completed_orders = (caregiver.completed_orders or 0) + 1
     record_earning(order, order.total_fen - order.refunded_fen, "completion")
+    points_services.earn_for_care_order(order)  # the family's points, once per order
     record_event(order, "completed", "family" if by == "family" else "system")
     notify(caregiver.user_id, "care_order_completed", "订单已完成",
            f"{order_summary(order)}已完成,收入将在结算后到账。", "care_order", order.id,
@@ -471,6 +490,7 @@ def cancel_by_family(actor, *, order_id: int, reason: str | None = None) -> dict
     if status == "pending_payment":
         release_time(order)
         payment_services.close_for_order(ORDER_TYPE, order.id)
+        points_services.reverse_spend(ORDER_TYPE, order.id)  # never paid: points back
         outcome = "。"
     else:
         if status == "awaiting_acceptance":
@@ -520,6 +540,9 @@ def order_view(order: CareOrder, role: str) -> dict:
         "price": {"units": order.units, "unit_price_fen": order.unit_price_fen,
                   "base_fen": order.base_fen, "night_fen": order.night_fen,
                   "urgent_fen": order.urgent_fen, "discount_fen": order.discount_fen,
+                  "member_discount_fen": order.member_discount_fen,
+                  "points_used": order.points_used,
+                  "points_discount_fen": order.points_discount_fen,
                   "total_fen": order.total_fen},
         "refunded_fen": order.refunded_fen,
         "caregiver": ({"id": caregiver.id, "name": mask_name(caregiver.name),

@@ -30,6 +30,7 @@ from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.notifications.services import notify
 from app.payments import services as payment_services
+from app.points.services import reverse_spend
 from app.payments.models import Refund
 from app.settings.models import PlatformSetting
 from app.settings.services import set_setting
@@ -233,13 +234,15 @@ def reassign(actor: StaffUser, *, order_id: int, caregiver_id: int, reason: str)
         start, end = _aware(order.start_at), _aware(order.end_at)
         quote = core.caregiver_quote(caregiver, care_type=order.care_type, start=start,
                                          end=end, now=datetime.now(LOCAL_TZ),
-                                         place=order_place(order), policy=pricing.care_policy())
+                                         place=order_place(order), policy=pricing.care_policy(),
+                                         member_discount_bp=order.member_discount_bp)
         free = core.is_free(caregiver.id, start, end)
         if free == "busy":
             raise core.CaregiverBusy()
         if free:
             raise core.OutsideAvailability()
-        kept = order.total_fen - order.refunded_fen
+        # the price before points (total_fen is net of them), as dispatch compares
+        kept = order.total_fen + order.points_discount_fen - order.refunded_fen
         if quote.total_fen > kept:
             raise QuoteAboveOrder(f"该护工的报价 {fen_to_yuan(quote.total_fen)} 元高于订单剩余金额 "
                                   f"{fen_to_yuan(kept)} 元,改派不能增加用户的费用")
@@ -308,6 +311,7 @@ def cancel_order(actor: StaffUser, *, order_id: int, reason: str,
     if status == "pending_payment":
         core.release_time(order)
         payment_services.close_for_order(ORDER_TYPE, order.id)
+        reverse_spend(ORDER_TYPE, order.id)  # never paid: the points spent come back
         outcome = "。"
     else:
         if status == "awaiting_acceptance":

@@ -589,11 +589,22 @@ def update_schedule_total(actor: StaffUser, *, schedule_id: int, total: int) -> 
         raise ScheduleTotalBelowBooked(ScheduleTotalBelowBooked.message.format(booked=booked),
                                        details={"booked": booked})
     department_id, work_date = schedule.department_id, schedule.work_date
+    _offer_to_waitlist(schedule_id)  # added seats go to waiters first, in this transaction
     db.session.commit()
     cache.invalidate_counts(department_id, work_date)
     _rebuild_booking_gate(schedule_id)
     log.info("staff %s set schedule %s total to %s", actor.id, schedule.id, total)
     return schedule
+
+
+def _offer_to_waitlist(schedule_id: int) -> int:
+    """Inside the transaction that raised a total (the schedule row locked by its UPDATE): free
+    seats become holds for the schedule's waiters (app/waitlist) before anyone else sees them."""
+    try:
+        from app.waitlist.services import offer_free_seats
+    except ImportError:  # a deployment without the waitlist
+        return 0
+    return offer_free_seats(schedule_id)
 
 
 def _rebuild_booking_gate(schedule_id: int):

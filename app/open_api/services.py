@@ -401,6 +401,9 @@ def upsert_schedules(caller, *, items: list[dict]) -> dict:
                                 details={"items": {str(index): {"external_id": ["排班已被同时修改"]}}})
         if row.total != final["total"]:
             rebuild.append(row.id)
+            if final["total"] > row.total:  # added seats go to waiters first (app/waitlist)
+                from app.waitlist.services import offer_free_seats
+                offer_free_seats(row.id)
         outcomes.append((item["external_id"], "updated"))
     _commit()
     for department_id, work_date in touched:

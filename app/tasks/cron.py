@@ -20,7 +20,9 @@ from app.tasks.earnings import settle_earnings
 from app.tasks.hospital_webhooks import sweep_hospital_webhooks
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.notifications import sweep_pushes
+from app.tasks.points import expire_points
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
+from app.tasks.waitlist import sweep_waitlist
 
 # rq 2.12's CronJob.enqueue builds a plain Queue and ignores `rq cron -S json`, so its jobs
 # would be pickled while our workers read JSON, and would have no retries. Loading this table
@@ -48,6 +50,8 @@ _every(sweep_expired_payments, "关闭超时未付款的支付", interval=60)
 _every(reconcile_payments, "支付对账与退款重试", interval=60)
 _every(sweep_unpaid_registrations, "关闭未发起支付的挂号", interval=60)
 _every(rebuild_booking_gates, "校正挂号号源", interval=60)
+# holds past their deadline (job lost), waits whose booking day closed
+_every(sweep_waitlist, "候补巡检(超时未付、截止结束)", interval=60)
 # offer timeouts, dispatch, auto-completion, lost jobs
 _every(sweep_care_orders, "陪护订单巡检(派单、超时、自动完成)", interval=60)
 _every(sweep_pushes, "补发未送达的消息推送", interval=60)  # job lost or sender died
@@ -63,3 +67,5 @@ _every(check_qualification_expiry, "检查护工证件到期", cron="30 1 * * *"
 _every(roll_forward_day_windows, "滚动护工可约日期", cron="5 16 * * *")
 # Monday 02:00 Shanghai: the weekly settlement
 _every(settle_earnings, "护工收入周结算", cron="0 18 * * 0")
+# 00:10 Shanghai: points past their 12 months (FIFO lots) expire
+_every(expire_points, "积分过期", cron="10 16 * * *")

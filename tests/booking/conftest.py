@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import requests
@@ -9,7 +9,7 @@ from app.extensions import db
 from app.hospitals.models import Department, Doctor, Hospital, Schedule
 from app.patients.models import Patient
 from app.users.models import User
-from tests.conftest import ID_ALICE, auth
+from tests.conftest import ID_ALICE, auth, resident_id
 
 
 def local_now():
@@ -71,6 +71,12 @@ def catalogue(app):
     return {**ids, "schedule": schedule, "another_doctor": another_doctor}
 
 
+def person_id_number(n: int) -> str:
+    """A valid resident ID of its own for every n (a birth date and a sequence number)."""
+    born = date(1960, 1, 1) + timedelta(days=n // 1000)
+    return resident_id(f"110101{born:%Y%m%d}{n % 1000:03d}")
+
+
 def make_patient(user_id, id_number=ID_ALICE, name="王小明"):
     from app.common.identity import parse_resident_id
 
@@ -94,8 +100,10 @@ def verified(app):
                             real_name_status="verified")
                 db.session.add(user)
                 db.session.flush()
-                patient_id = make_patient(user.id)
-                people.append({"id": user.id, "patient_id": patient_id,
+                # each a different person (the ID-number caps count people across accounts)
+                id_number = person_id_number(user.id)
+                patient_id = make_patient(user.id, id_number)
+                people.append({"id": user.id, "patient_id": patient_id, "id_number": id_number,
                                "headers": auth(issue_token("user", user.id, 1))})
             db.session.commit()
             db.session.remove()
