@@ -39,30 +39,60 @@ STAFF_FIELDS = [{"key": "thing1", "source": "title"}, {"key": "thing2", "source"
                 {"key": "character_string3", "source": "order_no"},
                 {"key": "time4", "source": "time"}]
 
-# template id → (title, fields, page with {ref_id}); then event → template id
+# The pages a message opens (WeChat's `page`): real mini-program pages, as declared in
+# miniprogram/app.json, with the query each page reads in onLoad (miniprogram/utils/routes.js
+# names them; tests/notifications/test_template_pages.py checks them against app.json).
+REGISTRATION_PAGE = "packages/booking/registration/index?id={ref_id}"
+CARE_ORDER_PAGE = "packages/care/order/index?id={order_id}"  # the family's order
+CAREGIVER_ORDER_PAGE = "packages/caregiver/service/index?id={order_id}"  # the caregiver's
+CAREGIVER_INBOX_PAGE = "packages/caregiver/inbox/index"
+CAREGIVER_PROFILE_PAGE = "packages/caregiver/profile/index"
+QUALIFICATIONS_PAGE = "packages/caregiver/qualifications/index"
+REAL_NAME_PAGE = "packages/patients/real-name/index"
+WAITLIST_PAGE = "packages/booking/waitlist/index"
+INBOX_PAGE = "pages/inbox/index"  # a tab page: 消息
+
+# template id → (title, fields, page with {ref_id} or a {context key}); then event → template id
 _TEMPLATES = {
-    "TMPL_REGISTRATION_STATUS": ("挂号状态通知", ORDER_FIELDS,
-                                 "pages/booking/registration-detail?id={ref_id}"),
-    "TMPL_VISIT_REMINDER": ("就诊提醒", ORDER_FIELDS,
-                            "pages/booking/registration-detail?id={ref_id}"),
+    "TMPL_REGISTRATION_STATUS": ("挂号状态通知", ORDER_FIELDS, REGISTRATION_PAGE),
+    "TMPL_VISIT_REMINDER": ("就诊提醒", ORDER_FIELDS, REGISTRATION_PAGE),
+    # a refund's ref is the refund, of a registration or a care order: the orders tab
     "TMPL_REFUND": ("退款通知", REFUND_FIELDS, "pages/orders/index"),
-    "TMPL_CARE_ORDER_STATUS": ("陪护订单状态通知", ORDER_FIELDS,
-                               "pages/care/order-detail?id={order_id}"),
-    "TMPL_CARE_NEW_ORDER": ("新订单提醒", ORDER_FIELDS, "pages/caregiver/order-detail?id={order_id}"),
-    "TMPL_REVIEW": ("评价通知", ORDER_FIELDS, "pages/care/order-detail?id={order_id}"),
-    "TMPL_DISPUTE": ("纠纷处理通知", ORDER_FIELDS, "pages/care/order-detail?id={order_id}"),
+    "TMPL_CARE_ORDER_STATUS": ("陪护订单状态通知", ORDER_FIELDS, CARE_ORDER_PAGE),
+    "TMPL_CARE_NEW_ORDER": ("新订单提醒", ORDER_FIELDS, CAREGIVER_INBOX_PAGE),
+    "TMPL_REVIEW": ("评价通知", ORDER_FIELDS, CARE_ORDER_PAGE),
+    "TMPL_DISPUTE": ("纠纷处理通知", ORDER_FIELDS, CARE_ORDER_PAGE),
     "TMPL_AUDIT_RESULT": ("审核结果通知", REVIEW_FIELDS, "pages/me/index"),
-    "TMPL_CERT_EXPIRING": ("证件到期提醒", REVIEW_FIELDS, "pages/caregiver/qualifications"),
-    "TMPL_INCOME": ("收入到账通知", REFUND_FIELDS, "pages/caregiver/income"),
-    "TMPL_ANNOUNCEMENT": ("平台公告", NOTICE_FIELDS, "pages/me/messages"),
+    "TMPL_CERT_EXPIRING": ("证件到期提醒", REVIEW_FIELDS, QUALIFICATIONS_PAGE),
+    "TMPL_INCOME": ("收入到账通知", REFUND_FIELDS, "packages/caregiver/income/index"),
+    "TMPL_ANNOUNCEMENT": ("平台公告", NOTICE_FIELDS, INBOX_PAGE),
     "TMPL_STAFF_TODO": ("待办事项提醒", STAFF_FIELDS, None),
-    "TMPL_ACCOUNT_NOTICE": ("账号提醒", REVIEW_FIELDS, "pages/me/messages"),
+    "TMPL_ACCOUNT_NOTICE": ("账号提醒", REVIEW_FIELDS, INBOX_PAGE),
+    "TMPL_WAITLIST": ("候补结果通知", ORDER_FIELDS, WAITLIST_PAGE),
+}
+
+# events whose page is not their template's: the ones only a caregiver receives open the
+# caregiver's pages, and an audit result opens what was audited (as the inbox does,
+# miniprogram/utils/routes.js KIND_TARGETS)
+_EVENT_PAGES = {
+    "care_order_completed": CAREGIVER_ORDER_PAGE,
+    "care_order_reviewed": CAREGIVER_ORDER_PAGE,
+    "real_name_approved": REAL_NAME_PAGE,
+    "real_name_rejected": REAL_NAME_PAGE,
+    "caregiver_approved": CAREGIVER_PROFILE_PAGE,
+    "caregiver_rejected": CAREGIVER_PROFILE_PAGE,
+    "caregiver_revision_approved": CAREGIVER_PROFILE_PAGE,
+    "caregiver_revision_rejected": CAREGIVER_PROFILE_PAGE,
+    "caregiver_suspended": CAREGIVER_PROFILE_PAGE,
+    "caregiver_reinstated": CAREGIVER_PROFILE_PAGE,
+    "qualification_approved": QUALIFICATIONS_PAGE,
+    "qualification_rejected": QUALIFICATIONS_PAGE,
 }
 
 _EVENTS = {
     "TMPL_REGISTRATION_STATUS": ["registration_booked", "registration_cancelled",
                                  "registration_closed", "schedule_stopped",
-                                 "registration_no_show"],
+                                 "registration_no_show", "waitlist_offered"],
     "TMPL_VISIT_REMINDER": ["visit_reminder"],
     "TMPL_REFUND": ["refund_succeeded"],
     "TMPL_CARE_ORDER_STATUS": ["care_order_paid", "care_order_accepted",
@@ -83,6 +113,7 @@ _EVENTS = {
     "TMPL_INCOME": ["earnings_settled"],
     "TMPL_ANNOUNCEMENT": ["announcement"],
     "TMPL_ACCOUNT_NOTICE": ["user_warned"],
+    "TMPL_WAITLIST": ["waitlist_ended"],
     "TMPL_STAFF_TODO": ["refund_failed", "care_dispute_opened_staff",
                         "caregiver_application_submitted", "hospital_webhook_disabled"],
 }
@@ -100,7 +131,8 @@ def default_templates() -> dict[str, dict]:
             defaults[event] = {
                 "event": event, "template_id": template_id, "title": title,
                 "channel": "official" if event in STAFF_EVENTS else "subscribe",
-                "fields": [dict(field) for field in fields], "page": page, "enabled": True}
+                "fields": [dict(field) for field in fields],
+                "page": _EVENT_PAGES.get(event, page), "enabled": True}
     return defaults
 
 

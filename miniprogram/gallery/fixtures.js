@@ -266,6 +266,56 @@ const NOTIFICATIONS = [
   { ...F.notification(1, 'registration_cancelled', 'registration', 39, true), title: '退款已到账', body: '您取消的挂号费 ¥50.00 已原路退回。', created_at: at(-10, '15:20') },
 ]
 
+// ---- waitlist, membership, points --------------------------------------------------------------
+const waitSchedule = (id, docName, n, period) => ({
+  id, hospital: { id: 1, name: '市第一人民医院' }, department: { id: 2, name: '心内科' },
+  doctor: { id: id + 100, name: docName }, work_date: day(n), period,
+  period_name: { morning: '上午', afternoon: '下午' }[period],
+  start_time: period === 'morning' ? '08:00' : '14:00', end_time: period === 'morning' ? '12:00' : '17:30', fee_fen: 3000,
+})
+const waitEntry = (id, status, status_name, extra) => ({
+  id, status, status_name, schedule_id: 4, patient_id: 5, priority: 10, position: null,
+  registration_id: null, pay_deadline: null, booked_registration_id: null, created_at: inMinutes(-600),
+  offered_at: null, booked_at: null, ended_at: null, end_reason: null,
+  schedule: waitSchedule(4, '李梅', 1, 'morning'), ...extra,
+})
+const WAITLIST = [
+  waitEntry(3, 'offered', '待支付', { registration_id: 45, pay_deadline: inMinutes(25), offered_at: inMinutes(-5) }),
+  waitEntry(2, 'waiting', '候补中', { position: 3, schedule_id: 8, schedule: waitSchedule(8, '王建国', 3, 'afternoon') }),
+  waitEntry(1, 'expired', '已结束', { end_reason: 'stopped', ended_at: at(-2, '10:00'), schedule: waitSchedule(6, '陈志强', -2, 'morning') }),
+]
+const privileges = (extra) => ({
+  early_access_minutes: 0, late_cancel_hours: 0, late_cancels_per_month: 0, care_discount_percent: 0,
+  dispatch_priority: 0, waitlist_priority: 0, ...extra,
+})
+const LEVELS = [
+  { code: 'normal', name: '普通会员', min_points: 0, min_spend_fen: 0, privileges: privileges() },
+  { code: 'silver', name: '白银会员', min_points: 200, min_spend_fen: 100000,
+    privileges: privileges({ early_access_minutes: 30, waitlist_priority: 10 }) },
+  { code: 'gold', name: '黄金会员', min_points: 1000, min_spend_fen: 500000,
+    privileges: privileges({ early_access_minutes: 120, late_cancel_hours: 12, late_cancels_per_month: 2,
+      care_discount_percent: 5, dispatch_priority: 20, waitlist_priority: 20 }) },
+]
+const MEMBERSHIP = {
+  level: 'silver', level_name: '白银会员', points: 360, spend_fen: 286000, window_days: 365,
+  privileges: LEVELS[1].privileges, next: { level: '黄金会员', points_needed: 640, spend_fen_needed: 214000 },
+  late_cancels_used: 0, levels: LEVELS,
+}
+const txn = (id, kind, kind_name, points, description, n) => ({
+  id, kind, kind_name, points, description, order_type: 'registration', order_id: 40 + id, created_at: at(n, '10:30'),
+})
+const POINTS = {
+  balance: 860,
+  expiring_soon: [{ points: 120, expires_at: at(20, '00:00') }],
+  history: F.page([
+    txn(5, 'spend', '使用', -300, '挂号抵扣 市第一人民医院 心内科', -1),
+    txn(4, 'earn', '获得', 100, '完成就诊 市第一人民医院 消化内科', -6),
+    txn(3, 'earn', '获得', 280, '陪护订单完成 全天陪护', -20),
+    txn(2, 'expire', '过期', -40, '积分过期', -40),
+    txn(1, 'earn', '获得', 100, '完成就诊 省中医院 针灸科', -90),
+  ]),
+}
+
 // ---- the backend -------------------------------------------------------------------------------
 // Handlers by route; each answers the 200 body (a function gets the request).
 const HANDLERS = {
@@ -285,6 +335,9 @@ const HANDLERS = {
   'GET /api/v1/patients/{patient_id}/edit': { ...PATIENTS[0], id_number: '440104196703121234', phone: '13812345678' },
   'GET /api/v1/me': ME,
   'GET /api/v1/me/real-name': REAL_NAME,
+  'GET /api/v1/me/membership': MEMBERSHIP,
+  'GET /api/v1/me/points': POINTS,
+  'GET /api/v1/waitlist': F.page(WAITLIST),
   'GET /api/v1/notifications': F.page(NOTIFICATIONS),
   'GET /api/v1/notifications/unread-count': { unread: 2 },
   'GET /api/v1/subscriptions': { items: [] },
@@ -337,6 +390,9 @@ const QUERIES = {
   'packages/booking/confirm/index': { schedule_id: '3', scheduleId: '3', hospital_id: '1', department_id: '2', date: day(1) },
   'packages/booking/registrations/index': {},
   'packages/booking/registration/index': { id: '42' },
+  'packages/booking/waitlist/index': {},
+  'packages/member/membership/index': {},
+  'packages/member/points/index': {},
   'packages/patients/list/index': {},
   'packages/patients/edit/index': { id: '5' },
   'packages/patients/real-name/index': {},

@@ -11,7 +11,8 @@ const ENDPOINTS = {
 
 // query: {status: ['booked', ...], page, page_size}
 const list = (query, opts) => call(ENDPOINTS.list, { ...opts, query })
-// data: {schedule_id, patient_id}
+// data: {schedule_id, patient_id, points?} (points: spent as a discount; 409 points_insufficient,
+// 422 points_over_limit with details.max_points)
 const create = (data, opts) => call(ENDPOINTS.create, { ...opts, data })
 const detail = (id, opts) => call(ENDPOINTS.detail, { ...opts, params: { registration_id: id } })
 const cancel = (id, opts) => call(ENDPOINTS.cancel, { ...opts, params: { registration_id: id } })

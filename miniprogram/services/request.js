@@ -40,6 +40,19 @@ function getToken() {
   return wx.getStorageSync(TOKEN_KEY) || ''
 }
 
+// A random id made on first use and kept in storage: the server caps bookings per device
+// (X-Device-Id, against scalpers); it identifies this install, nothing about the person.
+const DEVICE_KEY = 'device_id'
+
+function deviceId() {
+  let id = wx.getStorageSync(DEVICE_KEY)
+  if (!id) {
+    id = `mp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
+    wx.setStorageSync(DEVICE_KEY, id)
+  }
+  return id
+}
+
 function setToken(token) {
   wx.setStorageSync(TOKEN_KEY, token)
 }
@@ -83,7 +96,7 @@ function errorFromResponse(res) {
 
 // One HTTP exchange; resolves {status, data} or rejects an ApiError.
 function send(method, url, data, token) {
-  const header = { 'content-type': 'application/json' }
+  const header = { 'content-type': 'application/json', 'X-Device-Id': deviceId() }
   if (token) header.Authorization = `Bearer ${token}`
   return new Promise((resolve, reject) => {
     wx.request({

@@ -18,7 +18,7 @@ test('the tab bar is 首页 / 订单 / 消息 / 我的 and its pages are main-pa
 
 test('one subpackage per domain', () => {
   expect(app.subpackages.map((p) => p.root)).toEqual(
-    ['packages/booking', 'packages/patients', 'packages/care', 'packages/caregiver'])
+    ['packages/booking', 'packages/patients', 'packages/care', 'packages/caregiver', 'packages/member'])
 })
 
 test.each(pages)('%s has .js/.json/.wxml/.wxss and loads as a Component() page', async (page) => {
@@ -40,6 +40,14 @@ test('utils/routes.js names only pages that app.json declares', () => {
     if (!declared.has(p)) throw new Error(`routes.${name} → ${p} is not in app.json`)
   })
   expect(Object.values(PAGES).sort()).toEqual([...declared].sort())
+})
+
+test('notifications about a wait open 我的候补; a held slot (ref registration) its registration', () => {
+  const { notificationTarget, url } = require('../utils/routes')
+  const open = (n) => url(...notificationTarget(n))
+  expect(open({ kind: 'waitlist_ended', ref_type: 'waitlist_entry', ref_id: 8 })).toBe('/packages/booking/waitlist/index')
+  expect(open({ kind: 'something_new', ref_type: 'waitlist_entry', ref_id: 8 })).toBe('/packages/booking/waitlist/index')
+  expect(open({ kind: 'waitlist_offered', ref_type: 'registration', ref_id: 42 })).toBe('/packages/booking/registration/index?id=42')
 })
 
 test('project.config.json keeps the tests and npm files out of the uploaded package', () => {
@@ -64,6 +72,7 @@ describe('utils/status.js matches the API document', () => {
     ['CAREGIVER', 'MyCaregiver', 'status'],
     ['REAL_NAME', 'User', 'real_name_status'],
     ['DISPUTE', 'Dispute', 'status'],
+    ['WAITLIST', 'WaitlistEntry', 'status'],
   ])('%s has exactly the values of %s.%s', (table, schema, field) => {
     expect(Object.keys(status[table]).sort()).toEqual(enumOf(schema, field).sort())
     Object.values(status[table]).forEach((info) => {
@@ -73,7 +82,8 @@ describe('utils/status.js matches the API document', () => {
   })
 
   test('the order tabs cover every status exactly once (besides 全部)', () => {
-    [[status.REGISTRATION_TABS, status.REGISTRATION], [status.CARE_ORDER_TABS, status.CARE_ORDER]].forEach(([tabs, table]) => {
+    [[status.REGISTRATION_TABS, status.REGISTRATION], [status.CARE_ORDER_TABS, status.CARE_ORDER],
+      [status.WAITLIST_TABS, status.WAITLIST]].forEach(([tabs, table]) => {
       const listed = tabs.flatMap((t) => t.statuses)
       expect(listed.sort()).toEqual(Object.keys(table).sort())
     })

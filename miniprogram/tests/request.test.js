@@ -20,6 +20,16 @@ test('attaches the stored token and resolves the JSON body', async () => {
   expect(env.loginCalls).toBe(0)
 })
 
+test('every request carries one device id, made once and kept in storage', async () => {
+  env.backend.on('GET /api/v1/me', { id: 1 })
+  await api.request('GET', '/api/v1/me')
+  await api.request('GET', '/api/v1/me')
+  const ids = env.backend.calls.map((c) => c.header['X-Device-Id'])
+  expect(ids[0]).toMatch(/^mp-[a-z0-9]+-[a-z0-9]+$/)
+  expect(ids[1]).toBe(ids[0])
+  expect(wx.getStorageSync('device_id')).toBe(ids[0])
+})
+
 test('builds the query: arrays repeat the key, empty values are left out', async () => {
   env.backend.on('GET /api/v1/registrations', { items: [], total: 0 })
   await api.request('GET', '/api/v1/registrations', {

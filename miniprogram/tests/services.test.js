@@ -141,3 +141,55 @@ describe('config in WeChat DevTools (develop)', () => {
     expect(env.backend.callsTo('POST /api/v1/auth/wechat-login')[0].data).toEqual({ code: 'demo-user' })
   })
 })
+
+describe('membership', () => {
+  test('membership() and points(query) read the signed-in user’s level and points', async () => {
+    const membership = require('../services/membership')
+    env.backend.on('GET /api/v1/me/membership', { level: 'silver', level_name: '白银会员' })
+    env.backend.on('GET /api/v1/me/points', { balance: 120, expiring_soon: [], history: F.page([]) })
+    await expect(membership.membership()).resolves.toMatchObject({ level_name: '白银会员' })
+    await expect(membership.points({ page: 2, page_size: 20 })).resolves.toMatchObject({ balance: 120 })
+    expect(env.backend.callsTo('GET /api/v1/me/points')[0].query).toEqual({ page: '2', page_size: '20' })
+    expect(env.backend.calls.every((c) => c.header.Authorization === 'Bearer token-0')).toBe(true)
+  })
+})
+
+describe('waitlist', () => {
+  let waitlist
+  beforeEach(() => { waitlist = require('../services/waitlist') })
+
+  test('list filters by repeated status; join posts {schedule_id, patient_id}; leave deletes the entry', async () => {
+    env.backend.on('GET /api/v1/waitlist', F.page([]))
+    env.backend.on('POST /api/v1/waitlist', respond(201, { id: 8, status: 'waiting' }))
+    env.backend.on('DELETE /api/v1/waitlist/{entry_id}', { id: 8, status: 'left' })
+    await waitlist.list({ status: ['waiting', 'offered'], page: 1, page_size: 20 })
+    expect(env.backend.calls[0].query).toEqual({ status: ['waiting', 'offered'], page: '1', page_size: '20' })
+    await expect(waitlist.join({ schedule_id: 4, patient_id: 5 })).resolves.toEqual({ id: 8, status: 'waiting' })
+    expect(env.backend.callsTo('POST /api/v1/waitlist')[0].data).toEqual({ schedule_id: 4, patient_id: 5 })
+    await expect(waitlist.leave(8)).resolves.toMatchObject({ status: 'left' })
+    expect(env.backend.callsTo('DELETE /api/v1/waitlist/{entry_id}')[0].path).toBe('/api/v1/waitlist/8')
+  })
+
+  test('a refusal is an ApiError with the server’s code; toasted unless the page shows it', async () => {
+    env.backend.on('DELETE /api/v1/waitlist/{entry_id}', respond(409, { code: 'waitlist_not_waiting', message: '已为您保留号源' }))
+    await expect(waitlist.leave(8)).rejects.toMatchObject({ code: 'waitlist_not_waiting', status: 409 })
+    expect(env.toasts).toEqual(['已为您保留号源'])
+    env.backend.on('POST /api/v1/waitlist', respond(409, { code: 'waitlist_limit_reached', message: '已达上限' }))
+    await expect(waitlist.join({ schedule_id: 4, patient_id: 5 }, { toast: false })).rejects.toMatchObject({ code: 'waitlist_limit_reached' })
+    expect(env.toasts).toEqual(['已为您保留号源'])
+  })
+})
+
+describe('booking', () => {
+  test('create sends the points to spend; the body matches RegistrationCreate', async () => {
+    const booking = require('../services/booking')
+    const { expectValidBody } = require('./helpers/openapi')
+    env.backend.on('POST /api/v1/registrations', respond(422, {
+      code: 'points_over_limit', message: '使用的积分超过本单可抵扣的上限', details: { max_points: 1000 } }))
+    const body = { schedule_id: 3, patient_id: 5, points: 1200 }
+    expectValidBody('POST', '/api/v1/registrations', body)
+    await expect(booking.create(body, { toast: false })).rejects.toMatchObject({
+      code: 'points_over_limit', details: { max_points: 1000 } })
+    expect(env.backend.callsTo('POST /api/v1/registrations')[0].data).toEqual(body)
+  })
+})

@@ -11,6 +11,7 @@ const PAGES = {
   bookingConfirm: '/packages/booking/confirm/index',
   registrations: '/packages/booking/registrations/index',
   registration: '/packages/booking/registration/index',
+  waitlist: '/packages/booking/waitlist/index',
   patients: '/packages/patients/list/index',
   patientEdit: '/packages/patients/edit/index',
   realName: '/packages/patients/real-name/index',
@@ -29,6 +30,8 @@ const PAGES = {
   caregiverInbox: '/packages/caregiver/inbox/index',
   caregiverService: '/packages/caregiver/service/index',
   caregiverIncome: '/packages/caregiver/income/index',
+  membership: '/packages/member/membership/index',
+  points: '/packages/member/points/index',
 }
 
 const TABS = ['home', 'orders', 'inbox', 'me']
@@ -67,10 +70,12 @@ const KIND_TARGETS = {
   qualification_expiring: () => ['caregiverQualifications'],
   real_name_approved: () => ['realName'],
   real_name_rejected: () => ['realName'],
+  waitlist_ended: () => ['waitlist'],
 }
 const REF_TARGETS = {
   registration: (n) => ['registration', { id: n.ref_id }],
   care_order: (n) => ['careOrder', { id: n.ref_id }],
+  waitlist_entry: () => ['waitlist'],
 }
 
 function notificationTarget(n) {

@@ -1,7 +1,8 @@
 // Status names shared with the backend: the keys are the API's enum values, the labels the
 // backend's own Chinese names (app/booking/models.py STATUS_NAMES, app/booking/schemas.py
 // REFUND_STATUS_NAMES, app/care_orders/models.py STATUS_NAMES, app/console/orders_views.py
-// PAYMENT_STATUS_NAMES, app/earnings, app/qualifications, app/caregivers, app/care_disputes).
+// PAYMENT_STATUS_NAMES, app/earnings, app/qualifications, app/caregivers, app/care_disputes,
+// app/waitlist/models.py STATUS_NAMES).
 // Prefer the `status_name` the API returns where there is one; these are for tabs and filters.
 // tests/app.test.js checks the keys against the OpenAPI document's enums.
 //
@@ -91,6 +92,17 @@ const DISPUTE = statusTable({
   resolved: ['已处理', 'green'],
 })
 
+// 候补: waiting → offered (a slot held as an unpaid registration) → booked | lapsed;
+// waiting → left | expired
+const WAITLIST = statusTable({
+  waiting: ['候补中', 'orange'],
+  offered: ['待支付', 'orange'],
+  booked: ['候补成功', 'green'],
+  lapsed: ['未支付,已失效', 'grey'],
+  left: ['已退出', 'grey'],
+  expired: ['已结束', 'grey'],
+})
+
 const KINDS = {
   registration: REGISTRATION,
   care_order: CARE_ORDER,
@@ -101,6 +113,7 @@ const KINDS = {
   caregiver: CAREGIVER,
   real_name: REAL_NAME,
   dispute: DISPUTE,
+  waitlist: WAITLIST,
 }
 
 // Tabs of the order lists: 全部, then one tab per set of statuses for the list's ?status= filter.
@@ -126,6 +139,12 @@ const CARE_ORDER_TABS = orderTabs([
   ['ended', '已取消', ['closed', 'cancelled', 'refunded']],
 ])
 
+// 我的候补: the waits still running, and those that ended
+const WAITLIST_TABS = orderTabs([
+  ['active', '候补中', ['waiting', 'offered']],
+  ['ended', '已结束', ['booked', 'lapsed', 'left', 'expired']],
+])
+
 // statusInfo('care_order', 'in_service') → {label: '服务中', color: 'blue'}; unknown → grey
 function statusInfo(kind, status) {
   const table = KINDS[kind] || {}
@@ -134,5 +153,5 @@ function statusInfo(kind, status) {
 
 module.exports = {
   COLORS, KINDS, REGISTRATION, CARE_ORDER, PAYMENT, REFUND, EARNING, QUALIFICATION, CAREGIVER,
-  REAL_NAME, DISPUTE, REGISTRATION_TABS, CARE_ORDER_TABS, statusInfo,
+  REAL_NAME, DISPUTE, WAITLIST, REGISTRATION_TABS, CARE_ORDER_TABS, WAITLIST_TABS, statusInfo,
 }

@@ -45,7 +45,7 @@ def test_with_a_subscription_the_push_reaches_wechat_once(client, app, alice):
     assert len(sent) == 1 and _inbox(app, alice["id"]) == 1
     message = sent[0]
     assert message["template_id"] == TEMPLATE
-    assert message["page"] == "pages/care/order-detail?id=7"
+    assert message["page"] == "packages/care/order/index?id=7"
     assert message["data"]["thing1"]["value"] == "陪护订单 C2026112400017 全天陪护"[:19] + "…"
     assert message["data"]["phrase2"]["value"] == "已接单"
     assert "年" in message["data"]["time3"]["value"]

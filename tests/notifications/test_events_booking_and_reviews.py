@@ -113,7 +113,7 @@ def test_booked_cancelled_and_refunded_each_reach_the_user_once(client, app, cat
     for push in (booked, cancelled):
         assert push["thing1"] == SUBJECT
         assert push["time3"] == visit_time(app, registration_id)
-        assert push["_page"] == f"pages/booking/registration-detail?id={registration_id}"
+        assert push["_page"] == f"packages/booking/registration/index?id={registration_id}"
         assert PATIENT not in push["thing4"]
     [refunded] = pushed(app, person, REFUND)
     assert refunded["thing1"] == SUBJECT and refunded["amount2"] == "¥50.00"

@@ -153,7 +153,7 @@ def test_a_whole_order_from_payment_to_settlement(app, client, care_world):
     assert [m["data"]["phrase2"]["value"] for m in family_status] == [
         "已支付", "已接单", "服务中", "新记录", "新记录", "待确认"]
     assert {m["data"]["thing1"]["value"] for m in family_status} == {SUBJECT}
-    assert family_status[0]["page"] == f"pages/care/order-detail?id={order_id}"
+    assert family_status[0]["page"] == f"packages/care/order/index?id={order_id}"
     start, _ = window()
     assert family_status[1]["data"]["time3"]["value"] == local_time(datetime.fromisoformat(start))
     # a service record is announced, never quoted (what the caregiver wrote may be medical)
@@ -163,6 +163,12 @@ def test_a_whole_order_from_payment_to_settlement(app, client, care_world):
     assert statuses(app, family, REVIEW) == ["已回复"]
     [offered] = sent(app, caregiver, NEW_ORDER)
     assert offered["data"]["phrase2"]["value"] == "待接单"
+    # the caregiver's messages open the caregiver's pages, the family's the family's
+    assert offered["page"] == "packages/caregiver/inbox/index"
+    assert [m["page"] for m in sent(app, caregiver, STATUS) + sent(app, caregiver, REVIEW)] == [
+        f"packages/caregiver/service/index?id={order_id}"] * 2
+    assert [m["page"] for m in sent(app, family, REVIEW)] == [f"packages/care/order/index?id={order_id}"]
+    assert sent(app, caregiver, INCOME)[0]["page"] == "packages/caregiver/income/index"
     assert offered["data"]["time3"]["value"] == local_time(datetime.fromisoformat(start))
     assert statuses(app, caregiver, STATUS) == ["已完成"]
     assert statuses(app, caregiver, REVIEW) == ["5星评价"]

@@ -113,7 +113,7 @@ def test_staff_edit_a_template_and_the_next_push_uses_it(client, app, alice, sta
     assert next(item for item in listed if item["event"] == "refund_failed")["channel"] == \
         "official"
     response = client.patch(f"{TEMPLATES}/registration_booked", headers=operator["headers"], json={
-        "template_id": "Ab3_-realTemplateId", "page": "pages/booking/detail?id={ref_id}",
+        "template_id": "Ab3_-realTemplateId", "page": "packages/booking/registration/index?id={ref_id}",
         "fields": [{"key": "thing7", "source": "subject"}, {"key": "character_string2",
                                                              "source": "order_no"}]})
     assert response.status_code == 200, response.get_json()
@@ -127,7 +127,7 @@ def test_staff_edit_a_template_and_the_next_push_uses_it(client, app, alice, sta
     run_worker(app)
     [message] = messages(app)
     assert message["template_id"] == "Ab3_-realTemplateId"
-    assert message["page"] == "pages/booking/detail?id=9"
+    assert message["page"] == "packages/booking/registration/index?id=9"
     assert message["data"] == {"thing7": {"value": "协和医院 心内科"},
                                "character_string2": {"value": "R20261124000009"}}
 

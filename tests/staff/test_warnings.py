@@ -65,7 +65,7 @@ def test_a_subscribed_user_gets_the_warning_through_wechat_after_the_commit(app,
     assert warn(client, operator, alice["id"], {"reason": "辱骂护工"}).status_code == 201
     run_worker(app)
     [sent] = messages(app, touser=openid_of(app, alice["id"]))
-    assert sent["template_id"] == TEMPLATE and sent["page"] == "pages/me/messages"
+    assert sent["template_id"] == TEMPLATE and sent["page"] == "pages/inbox/index"
     assert sent["data"]["thing3"]["value"] == "辱骂护工"
     assert sent["data"]["phrase2"]["value"] == "警告"
 

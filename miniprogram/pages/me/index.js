@@ -1,5 +1,6 @@
 // 我的: the profile (nickname, phone binding via getPhoneNumber, real-name status), the
-// family's entries, and the caregiver's entries (apply, or the workbench once a caregiver).
+// family's entries (挂号, 候补, 陪护, 会员, 积分), and the caregiver's entries (apply, or the
+// workbench once a caregiver).
 const auth = require('../../services/auth')
 const caregivers = require('../../services/caregivers')
 const { go } = require('../../utils/routes')
@@ -8,7 +9,10 @@ const FAMILY_ENTRIES = [
   { key: 'patients', label: '就诊人管理' },
   { key: 'realName', label: '实名认证' },
   { key: 'registrations', label: '我的挂号' },
+  { key: 'waitlist', label: '我的候补' },
   { key: 'careOrders', label: '陪护订单' },
+  { key: 'membership', label: '我的会员' },
+  { key: 'points', label: '我的积分' },
 ]
 const CAREGIVER_ENTRIES = [
   { key: 'caregiverInbox', label: '待接单' },

@@ -1,5 +1,5 @@
 // Hospital booking pages (packages/booking): hospitals → hospital → department → confirm →
-// registration, and the registrations list.
+// registration, the registrations list, and the waitlist (候补) with its way in from confirm.
 const { respond } = require('../helpers/wx')
 const { usePageTest } = require('../helpers/page-test')
 const F = require('../fixtures/booking')
@@ -147,10 +147,9 @@ describe('科室排班 packages/booking/department', () => {
     expect(load.texts(page, '.time')[1]).toBe('下午 13:30-17:00')
   })
 
-  test('a bookable doctor opens the confirmation; a full one does nothing', async () => {
+  test('a bookable doctor opens the confirmation; a stopped one does nothing', async () => {
     const page = await load.loadPage(PAGE, QUERY)
     const doctors = load.queryAll(page, '.doctor')
-    doctors[1].dispatchEvent('tap')
     doctors[2].dispatchEvent('tap')
     await load.flush()
     expect(env.navigations).toEqual([])
@@ -158,6 +157,26 @@ describe('科室排班 packages/booking/department', () => {
     await load.flush()
     expect(env.navigations).toEqual([
       '/packages/booking/confirm/index?schedule_id=3&hospital_id=1&department_id=2&date=2026-01-05'])
+  })
+
+  test('a sold-out doctor on an open day says 可候补 and opens the confirmation (which offers 加入候补)', async () => {
+    const page = await load.loadPage(PAGE, QUERY)
+    expect(load.texts(page, '.waitlist-tag')).toEqual(['可候补']) // 李医生 only: 赵医生 is stopped
+    expect(load.queryAll(page, '.doctor--off')).toHaveLength(1)
+    load.queryAll(page, '.doctor')[1].dispatchEvent('tap')
+    await load.flush()
+    expect(env.navigations).toEqual([
+      '/packages/booking/confirm/index?schedule_id=4&hospital_id=1&department_id=2&date=2026-01-05'])
+  })
+
+  test('a sold-out doctor on a day not open for booking offers no wait', async () => {
+    env.backend.on('GET /api/v1/hospitals/{hospital_id}/departments/{department_id}/schedules', (req) => ({
+      ...F.daySchedules(req.query.date, [F.schedule(4, '李医生', { available: 0, bookable: false })]), state: 'closed',
+    }))
+    const page = await load.loadPage(PAGE, QUERY)
+    expect(load.query(page, '.waitlist-tag')).toBeNull()
+    await load.tap(page, '.doctor')
+    expect(env.navigations).toEqual([])
   })
 
   test('another day in the strip loads its doctors; 下一周 shows the next days', async () => {
@@ -194,6 +213,7 @@ describe('确认挂号 packages/booking/confirm', () => {
     env.backend.on('GET /api/v1/hospitals/{hospital_id}/departments/{department_id}/schedules',
       F.daySchedules('2026-01-05', [F.schedule(3, '王医生')]))
     env.backend.on('GET /api/v1/patients', F.page([F.patient(5, '张*'), F.patient(6, '李*')]))
+    env.backend.on('GET /api/v1/me/points', F.myPoints(0))
     env.backend.on('GET /api/v1/subscriptions', { items: F.templates })
     env.backend.on('POST /api/v1/subscriptions', { items: F.templates })
   })
@@ -462,5 +482,294 @@ describe('挂号详情 packages/booking/registration', () => {
     env.backend.on('GET /api/v1/registrations/{registration_id}', respond(404, { code: 'registration_not_found', message: '挂号订单不存在' }))
     page = await load.loadPage(PAGE, { id: '9' })
     expect(load.text(page, '.message')).toBe('挂号订单不存在')
+  })
+})
+
+describe('确认挂号: 积分抵扣, booking caps, 加入候补', () => {
+  const PAGE = 'packages/booking/confirm/index'
+  const QUERY = { schedule_id: '3', hospital_id: '1', department_id: '2', date: '2026-01-05' }
+  const FULL_QUERY = { ...QUERY, schedule_id: '4' }
+
+  beforeEach(() => {
+    require('../../services/payments').POLL.interval = 0
+    env.backend.on('GET /api/v1/hospitals/{hospital_id}', F.hospitalDetail(1))
+    env.backend.on('GET /api/v1/hospitals/{hospital_id}/departments/{department_id}/schedules',
+      F.daySchedules('2026-01-05', [F.schedule(3, '王医生'), F.schedule(4, '李医生', { available: 0, bookable: false })]))
+    env.backend.on('GET /api/v1/patients', F.page([F.patient(5, '张*'), F.patient(6, '李*')]))
+    env.backend.on('GET /api/v1/me/points', F.myPoints(1500))
+    env.backend.on('GET /api/v1/subscriptions', { items: [
+      { ...F.templates[0], events: [...F.templates[0].events, 'waitlist_offered'] },
+      { template_id: 'TMPL_WAITLIST', title: '候补结果通知', events: ['waitlist_ended'], remaining: 0 }] })
+    env.backend.on('POST /api/v1/subscriptions', { items: [] })
+  })
+
+  const booked = (extra) => ({
+    registration: F.registration(42, 'pending_payment', extra), payment: F.payment(7, 'created'), pay_params: F.payParams,
+  })
+  const typePoints = async (page, value) => {
+    page.instance.onPointsInput({ detail: { value } })
+    await load.flush()
+  }
+
+  test('shows the balance; the points typed are sent with the booking', async () => {
+    env.backend.on('POST /api/v1/registrations', respond(201, booked({ points_used: 500, points_discount_fen: 500 })))
+    env.backend.on('GET /api/v1/payments/{payment_id}', F.payment(7, 'paid'))
+    const page = await load.loadPage(PAGE, QUERY)
+    expect(env.backend.callsTo('GET /api/v1/me/points')[0].query).toEqual({ page: '1', page_size: '1' })
+    expect(load.text(page, '.points-balance')).toBe('可用 1500 积分')
+    expect(load.query(page, '.points-input')).toBeTruthy()
+    await typePoints(page, ' 500 ')
+    await load.tap(page, '.submit')
+    await load.flush(10)
+    expect(env.backend.callsTo('POST /api/v1/registrations')[0].data).toEqual({ schedule_id: 3, patient_id: 5, points: 500 })
+    expect(env.navigations).toEqual(['/packages/booking/registration/index?id=42'])
+  })
+
+  test('no points typed: no points in the body; a zero balance offers no field', async () => {
+    env.backend.on('GET /api/v1/me/points', F.myPoints(0))
+    env.backend.on('POST /api/v1/registrations', respond(201, booked()))
+    env.paymentResult = 'cancel'
+    const page = await load.loadPage(PAGE, QUERY)
+    expect(load.query(page, '.points-input')).toBeNull()
+    expect(load.text(page, '.no-points')).toBe('暂无可用积分')
+    await load.tap(page, '.submit')
+    await load.flush(10)
+    expect(env.backend.callsTo('POST /api/v1/registrations')[0].data).toEqual({ schedule_id: 3, patient_id: 5 })
+  })
+
+  test('the points failing to load hide the field; booking still works', async () => {
+    env.backend.on('GET /api/v1/me/points', respond(500, { code: 'internal_error', message: '服务异常' }))
+    const page = await load.loadPage(PAGE, QUERY)
+    expect(load.query(page, '.points-card')).toBeNull()
+    expect(load.text(page, '.doctor')).toBe('王医生 主任医师')
+    expect(env.toasts).toEqual([])
+  })
+
+  test('more than the balance or not a whole number: the field says so, nothing is sent', async () => {
+    const page = await load.loadPage(PAGE, QUERY)
+    await typePoints(page, '2000')
+    await load.tap(page, '.submit')
+    expect(load.text(page, '.points-error')).toBe('可用积分不足(可用 1500 积分)')
+    await typePoints(page, '1.5')
+    await load.tap(page, '.submit')
+    expect(load.text(page, '.points-error')).toBe('请输入整数积分')
+    expect(env.backend.callsTo('POST /api/v1/registrations')).toHaveLength(0)
+  })
+
+  test('points_over_limit: the server’s max under the field, one tap puts it in', async () => {
+    env.backend.on('POST /api/v1/registrations', respond(422, {
+      code: 'points_over_limit', message: '使用的积分超过本单可抵扣的上限', details: { max_points: 1000, points: 1200 } }))
+    const page = await load.loadPage(PAGE, QUERY)
+    await typePoints(page, '1200')
+    await load.tap(page, '.submit')
+    expect(env.toasts).toEqual(['使用的积分超过本单可抵扣的上限'])
+    expect(load.text(page, '.points-error')).toMatch(/^本单最多可使用 1000 积分/)
+    expect(load.text(page, '.submit')).toBe('确认并支付')
+    await load.tap(page, '.use-max')
+    expect(page.instance.data.pointsInput).toBe('1000')
+    expect(load.query(page, '.points-error')).toBeNull()
+  })
+
+  test('points_insufficient: the message under the field and the balance asked again', async () => {
+    env.backend.on('POST /api/v1/registrations', respond(409, { code: 'points_insufficient', message: '积分余额不足' }))
+    const page = await load.loadPage(PAGE, QUERY)
+    await typePoints(page, '1500')
+    env.backend.on('GET /api/v1/me/points', F.myPoints(300))
+    await load.tap(page, '.submit')
+    expect(load.text(page, '.points-error')).toBe('积分余额不足')
+    expect(load.text(page, '.points-balance')).toBe('可用 300 积分')
+  })
+
+  test.each([
+    [409, 'booking_limit_reached', '您近期预约过于频繁,请明天再试'],
+    [429, 'booking_attempts_limited', '操作过于频繁,请稍后再试'],
+  ])('%s %s: the server’s message as toast and notice; the button stays', async (status, code, message) => {
+    env.backend.on('POST /api/v1/registrations', respond(status, { code, message }))
+    const page = await load.loadPage(PAGE, QUERY)
+    await load.tap(page, '.submit')
+    expect(env.toasts).toEqual([message])
+    expect(load.text(page, '.notice')).toBe(message)
+    expect(load.text(page, '.submit')).toBe('确认并支付')
+  })
+
+  test('not_released with opens_at (early access): when to come back, the schedule kept', async () => {
+    env.backend.on('POST /api/v1/registrations', respond(409, { code: 'not_released',
+      message: '号源将于 2026-01-05T08:00:00+08:00 放出(白银会员可于 2026-01-05T07:30:00+08:00 起预约)',
+      details: { release_at: '2026-01-05T08:00:00+08:00', opens_at: '2026-01-05T07:30:00+08:00' } }))
+    const page = await load.loadPage(PAGE, QUERY)
+    await load.tap(page, '.submit')
+    expect(load.text(page, '.notice')).toMatch(/请于 2026-01-05 07:30 后再预约$/)
+    expect(load.text(page, '.submit')).toBe('确认并支付')
+  })
+
+  test('a sold-out schedule: 加入候补 for the chosen patient (subscribe first), then 我的候补', async () => {
+    env.backend.on('POST /api/v1/waitlist', respond(201, F.waitlistEntry(8, 'waiting', { patient_id: 6 })))
+    const page = await load.loadPage(PAGE, FULL_QUERY)
+    expect(load.text(page, '.remaining')).toBe('约满')
+    expect(load.text(page, '.notice')).toBe('该号源已约满,可加入候补或返回选择其他号源')
+    expect(load.query(page, '.waitlist-hint')).toBeTruthy()
+    expect(load.query(page, '.points-card')).toBeNull()
+    load.queryAll(page, '.patient')[1].dispatchEvent('tap')
+    await load.flush()
+    await load.tap(page, '.join-waitlist')
+    await load.flush()
+    expect(env.backend.callsTo('POST /api/v1/subscriptions')[0].data).toEqual({ results: [
+      { template_id: 'TMPL_REGISTRATION_STATUS', result: 'accept' }, { template_id: 'TMPL_WAITLIST', result: 'accept' }] })
+    expect(env.backend.callsTo('POST /api/v1/waitlist')[0].data).toEqual({ schedule_id: 4, patient_id: 6 })
+    expect(env.backend.callsTo('POST /api/v1/registrations')).toHaveLength(0)
+    expect(env.toasts).toEqual(['已加入候补'])
+    expect(env.navigations).toEqual(['/packages/booking/waitlist/index'])
+  })
+
+  test('refused as slot_sold_out: 加入候补 appears beside 重新选择号源', async () => {
+    env.backend.on('POST /api/v1/registrations', respond(409, { code: 'slot_sold_out', message: '号源已约满' }))
+    const page = await load.loadPage(PAGE, QUERY)
+    expect(load.query(page, '.join-waitlist')).toBeNull()
+    await load.tap(page, '.submit')
+    expect(load.text(page, '.submit')).toBe('重新选择号源')
+    expect(load.text(page, '.join-waitlist')).toBe('加入候补')
+  })
+
+  test('already waiting: a modal leads to 我的候补', async () => {
+    const modals = recordModals(true)
+    env.backend.on('POST /api/v1/waitlist', respond(409, { code: 'waitlist_already_joined', message: '该就诊人已在此号源的候补中' }))
+    const page = await load.loadPage(PAGE, FULL_QUERY)
+    await load.tap(page, '.join-waitlist')
+    await load.flush()
+    expect(modals[0]).toMatchObject({ content: '该就诊人已在此号源的候补中', confirmText: '去查看' })
+    expect(env.navigations).toEqual(['/packages/booking/waitlist/index'])
+  })
+
+  test('a slot came back meanwhile: the message, and the schedule loaded again to book it', async () => {
+    env.backend.on('POST /api/v1/waitlist', respond(409, { code: 'waitlist_schedule_has_seats', message: '该号源尚有余号,请直接预约' }))
+    const page = await load.loadPage(PAGE, FULL_QUERY)
+    env.backend.on('GET /api/v1/hospitals/{hospital_id}/departments/{department_id}/schedules',
+      F.daySchedules('2026-01-05', [F.schedule(4, '李医生', { available: 1 })]))
+    await load.tap(page, '.join-waitlist')
+    await load.flush()
+    expect(env.toasts).toEqual(['该号源尚有余号,请直接预约'])
+    expect(load.query(page, '.join-waitlist')).toBeNull()
+    expect(load.text(page, '.submit')).toBe('确认并支付')
+  })
+
+  test('the wait limit: said above the buttons; real name required: the usual modal', async () => {
+    env.backend.on('POST /api/v1/waitlist', respond(409, { code: 'waitlist_limit_reached', message: '同时候补的号源已达上限' }))
+    const page = await load.loadPage(PAGE, FULL_QUERY)
+    await load.tap(page, '.join-waitlist')
+    expect(load.text(page, '.notice')).toBe('同时候补的号源已达上限')
+    expect(env.navigations).toEqual([])
+
+    const modals = recordModals(false)
+    env.backend.on('POST /api/v1/waitlist', respond(403, { code: 'real_name_required', message: '请先完成实名认证' }))
+    await load.tap(page, '.join-waitlist')
+    await load.flush()
+    expect(modals[0]).toMatchObject({ confirmText: '去认证' })
+  })
+})
+
+describe('我的候补 packages/booking/waitlist', () => {
+  const PAGE = 'packages/booking/waitlist/index'
+  const deadline = '2026-01-04T10:15:00+08:00'
+  const entries = () => [
+    F.waitlistEntry(1, 'waiting'),
+    F.waitlistEntry(2, 'offered', { registration_id: 42, pay_deadline: deadline }),
+    F.waitlistEntry(3, 'booked', { booked_registration_id: 43 }),
+    F.waitlistEntry(4, 'expired', { end_reason: 'stopped' }),
+  ]
+
+  test('lists my waits with status tags, the place in the queue, and an offered hold’s deadline', async () => {
+    env.backend.on('GET /api/v1/waitlist', F.page(entries()))
+    const page = await load.loadPage(PAGE)
+    expect(env.backend.calls[0].query).toEqual({ page: '1', page_size: '20' })
+    expect(load.texts(page, '.title')[0]).toBe('市第一人民医院 心内科')
+    expect(load.texts(page, '.time')[0]).toBe('2026-01-05 下午 13:30-17:00')
+    expect(load.texts(page, '.tag')).toEqual(['候补中', '待支付', '候补成功', '已结束'])
+    expect(load.texts(page, '.note')).toEqual([
+      '当前排第 2 位,有号退回时将按顺序为您保留',
+      '已为您保留号源,请于 2026-01-04 10:15 前支付,逾期转给下一位',
+      '候补成功,已为您预约',
+      '医生停诊',
+    ])
+    expect(load.queryAll(page, '.leave')).toHaveLength(1)
+    expect(load.queryAll(page, '.pay')).toHaveLength(1)
+  })
+
+  test('去支付 opens the held registration (its page pays); 查看挂号 the booked one', async () => {
+    env.backend.on('GET /api/v1/waitlist', F.page(entries()))
+    const page = await load.loadPage(PAGE)
+    await load.tap(page, '.pay')
+    await load.tap(page, '.view-registration')
+    expect(env.navigations).toEqual([
+      '/packages/booking/registration/index?id=42', '/packages/booking/registration/index?id=43'])
+  })
+
+  test('tabs filter by the waitlist statuses; the query may choose one', async () => {
+    env.backend.on('GET /api/v1/waitlist', F.page([]))
+    const page = await load.loadPage(PAGE, { tab: 'active' })
+    expect(env.backend.calls[0].query.status).toEqual(['waiting', 'offered'])
+    load.queryAll(page, '.tab')[2].dispatchEvent('tap')
+    await load.flush()
+    expect(env.backend.calls[1].query.status).toEqual(['booked', 'lapsed', 'left', 'expired'])
+    expect(load.text(page, '.message')).toBe('暂无候补记录')
+  })
+
+  test('退出候补 asks first, then leaves and reloads; declining leaves nothing', async () => {
+    let left = false
+    env.backend.on('GET /api/v1/waitlist', () => F.page(left ? [F.waitlistEntry(1, 'left', { end_reason: 'left' })] : [F.waitlistEntry(1, 'waiting')]))
+    env.backend.on('DELETE /api/v1/waitlist/{entry_id}', () => { left = true; return F.waitlistEntry(1, 'left', { end_reason: 'left' }) })
+    let modals = recordModals(false)
+    const page = await load.loadPage(PAGE)
+    await load.tap(page, '.leave')
+    await load.flush()
+    expect(modals[0]).toMatchObject({ title: '退出候补', confirmText: '退出' })
+    expect(env.backend.callsTo('DELETE /api/v1/waitlist/{entry_id}')).toHaveLength(0)
+
+    jest.restoreAllMocks()
+    modals = recordModals(true)
+    await load.tap(page, '.leave')
+    await load.flush()
+    expect(env.backend.callsTo('DELETE /api/v1/waitlist/{entry_id}')[0].path).toBe('/api/v1/waitlist/1')
+    expect(env.toasts).toEqual(['已退出候补'])
+    expect(load.texts(page, '.tag')).toEqual(['已退出'])
+    expect(load.texts(page, '.note')).toEqual(['您已退出候补'])
+    expect(load.query(page, '.leave')).toBeNull()
+  })
+
+  test('a slot held meanwhile (waitlist_not_waiting): the server’s message, the list reloaded', async () => {
+    let calls = 0
+    env.backend.on('GET /api/v1/waitlist', () => {
+      calls += 1
+      return F.page([calls === 1 ? F.waitlistEntry(1, 'waiting')
+        : F.waitlistEntry(1, 'offered', { registration_id: 42, pay_deadline: deadline })])
+    })
+    env.backend.on('DELETE /api/v1/waitlist/{entry_id}', respond(409, { code: 'waitlist_not_waiting', message: '已为您保留号源,请取消对应订单' }))
+    recordModals(true)
+    const page = await load.loadPage(PAGE)
+    await load.tap(page, '.leave')
+    await load.flush()
+    expect(env.toasts).toEqual(['已为您保留号源,请取消对应订单'])
+    expect(load.queryAll(page, '.pay')).toHaveLength(1)
+  })
+
+  test('an error shows the error state; the empty list offers 去挂号', async () => {
+    env.backend.on('GET /api/v1/waitlist', respond(500, { code: 'internal_error', message: '服务异常' }))
+    const page = await load.loadPage(PAGE)
+    expect(load.text(page, '.message')).toBe('服务异常')
+    env.backend.on('GET /api/v1/waitlist', F.page([]))
+    await page.instance.retry()
+    await load.flush()
+    await load.tap(page, '.action')
+    expect(env.navigations).toEqual(['/packages/booking/hospitals/index'])
+  })
+})
+
+describe('挂号详情: 积分抵扣', () => {
+  test('points spent show as a discount; the pay button asks for the rest', async () => {
+    env.backend.on('GET /api/v1/registrations/{registration_id}', F.registration(42, 'pending_payment', {
+      points_used: 1000, points_discount_fen: 1000, pay_deadline: inDays(1) }))
+    const page = await load.loadPage('packages/booking/registration/index', { id: '42' })
+    expect(load.text(page, '.points-discount')).toBe('-¥10.00(1000 积分)')
+    expect(load.text(page, '.payable')).toBe('¥40.00')
+    expect(load.text(page, '.pay')).toMatch(/立即支付 ¥40.00/)
   })
 })

@@ -1,13 +1,15 @@
 // 科室排班: the department's days as a 7-day strip (remaining counts per day; 下一周 when the
 // booking window is longer), then the chosen day's doctors with title, period, fee and
-// remaining. A bookable doctor opens the booking confirmation.
+// remaining. A bookable doctor opens the booking confirmation; so does a sold-out one on a day
+// still open for booking (约满 · 可候补), where the confirmation offers 加入候补.
 const hospitals = require('../../../services/hospitals')
 const { yuan, dateTime } = require('../../../utils/format')
 const { go, decodeQueryValue } = require('../../../utils/routes')
 
 const WEEK = 7
 
-function scheduleView(s) {
+// dayState: the DaySchedules window state; a wait is only taken while the day is open
+function scheduleView(s, dayState) {
   let remaining
   if (s.status === 'stopped') remaining = '停诊'
   else if (s.available <= 0) remaining = '约满'
@@ -21,6 +23,7 @@ function scheduleView(s) {
     remaining,
     stopReason: s.status === 'stopped' ? (s.stop_reason || '') : '',
     bookable: !!s.bookable && s.status === 'open' && s.available > 0,
+    waitlistable: s.status === 'open' && s.available <= 0 && dayState === 'open',
   }
 }
 
@@ -102,7 +105,7 @@ Component({
       try {
         const day = await hospitals.schedules(hospitalId, departmentId, date, { toast: false })
         if (date !== this.data.date) return // another day was chosen meanwhile
-        const schedules = (day.items || []).map(scheduleView)
+        const schedules = (day.items || []).map((s) => scheduleView(s, day.state))
         this.setData({
           schedules, windowHint: windowHint(day),
           dayState: schedules.length ? '' : 'empty', dayErrorText: schedules.length ? '' : '该日暂无医生出诊',
@@ -120,8 +123,8 @@ Component({
       return this.loadDay(date)
     },
     onBook(e) {
-      const { id, bookable } = e.currentTarget.dataset
-      if (!bookable) return
+      const { id, bookable, waitlistable } = e.currentTarget.dataset
+      if (!bookable && !waitlistable) return
       const { hospitalId, departmentId, date } = this.data
       go('bookingConfirm', { schedule_id: id, hospital_id: hospitalId, department_id: departmentId, date })
     },

@@ -1,5 +1,6 @@
-// 挂号详情: status, hospital / department / doctor / time, patient, fee, order facts and
-// refunds. Pending payment: a countdown to pay_deadline and 立即支付 (payments.payOrder).
+// 挂号详情: status, hospital / department / doctor / time, patient, fee (less 积分抵扣), order
+// facts and refunds. Pending payment (a waitlist hold too): a countdown to pay_deadline and
+// 立即支付 (payments.payOrder).
 // 取消预约 (pending or booked) shows the cancel deadline rule and asks before cancelling.
 const booking = require('../../../services/booking')
 const payments = require('../../../services/payments')
@@ -27,6 +28,10 @@ function view(r) {
   const canCancel = r.status === 'pending_payment' || (r.status === 'booked' && !pastDeadline)
   return {
     fee: yuan(r.fee_fen),
+    // points spent as a discount: the payment is the fee less it
+    pointsUsed: r.points_used || 0,
+    pointsDiscount: r.points_used ? yuan(r.points_discount_fen || 0) : '',
+    payable: yuan(r.fee_fen - (r.points_discount_fen || 0)),
     refunded: r.refunded_fen ? yuan(r.refunded_fen) : '',
     time: `${r.visit_date} ${r.period_name} ${r.start_time}-${r.end_time}`,
     doctor: r.doctor ? `${r.doctor.name} ${r.doctor.title || ''}`.trim() : '',
