@@ -11,6 +11,10 @@ database-only path (BOOKING_GATE_ENABLED=0):
      `slot_sold_out`;
   3. a no-op JSON endpoint (GET /ping) of the same server under the same load, alternated
      with the flood in short rounds so drift on the machine hits both alike.
+Before those, the member wave: --members members (paid enough for the top membership level, so
+they may book its early-access minutes before a release) and as many others race at once for a
+schedule whose release is a few minutes away, through the same path and gate: the members fill
+the slots, every other racer is told it is not released yet, nothing is oversold.
 Then the two-instance run: two gunicorn servers on two ports (one MariaDB, one Redis), the
 racers split between them and released together: 0 oversell.
 
@@ -224,6 +228,113 @@ def make_schedule(app, slots, days_ahead):
     return schedule_id
 
 
+def _id_number(n: int) -> str:
+    """A valid resident ID of its own for every n (a birth date and a sequence number)."""
+    from datetime import date
+
+    from app.common.identity import resident_id_check_char
+
+    born = date(1950, 1, 1) + timedelta(days=n // 1000)
+    first17 = f"110101{born:%Y%m%d}{n % 1000:03d}"
+    return first17 + resident_id_check_char(first17)
+
+
+def early_schedule(app, slots, minutes_to_release):
+    """A schedule of a hospital of its own whose release is `minutes_to_release` away: before
+    it, only members with early access may book (the same booking path and gate)."""
+    from datetime import datetime
+
+    from app.common.time import LOCAL_TZ
+    from app.extensions import db
+    from app.hospitals.models import Department, Doctor, Hospital, Schedule
+
+    release = datetime.now(LOCAL_TZ) + timedelta(minutes=minutes_to_release)
+    with app.app_context():
+        code = f"BENCH-EARLY-{int(time.time() * 1000) % 10 ** 9}"
+        hospital = Hospital(code=code, name="基准测试会员医院", level="3A", province_code="110000",
+                            city_code="110100", district_code="110101", address="测试路2号",
+                            phone="010-2", is_active=True, booking_days_ahead=7,
+                            release_time=release.time().replace(microsecond=0),
+                            stop_time=clock(23, 59), cancel_days_before=1,
+                            cancel_time=clock(15, 30))
+        db.session.add(hospital)
+        db.session.flush()
+        department = Department(hospital_id=hospital.id, code="NK", name="内科")
+        db.session.add(department)
+        db.session.flush()
+        doctor = Doctor(hospital_id=hospital.id, department_id=department.id, name="王医生",
+                        title="主任医师")
+        db.session.add(doctor)
+        db.session.flush()
+        schedule = Schedule(hospital_id=hospital.id, department_id=department.id,
+                            doctor_id=doctor.id, work_date=release.date() + timedelta(days=7),
+                            period="morning", start_time=clock(8), end_time=clock(12),
+                            total=slots, available=slots, numbers_issued=0, fee_fen=1000,
+                            status="open")
+        db.session.add(schedule)
+        db.session.commit()
+        schedule_id = schedule.id
+        db.session.remove()
+    return schedule_id
+
+
+def make_members(app, people):
+    """Paid enough over the year for the top level of config.py's MEMBERSHIP_LEVELS (its early
+    access is 30 minutes): one paid payment each, in bulk."""
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from app.extensions import db
+    from app.payments.models import Payment
+
+    top = app.config["MEMBERSHIP_LEVELS"][-1]
+    now = datetime.utcnow()
+    with app.app_context():
+        db.session.execute(insert(Payment.__table__), [
+            {"out_trade_no": f"BENCHM{user_id:020d}", "order_type": "bench_membership",
+             "order_id": user_id, "user_id": user_id, "payer_openid": "bench",
+             "description": "会员", "amount_fen": top["min_spend_fen"], "refunded_fen": 0,
+             "status": "paid", "expires_at": now, "paid_at": now, "created_at": now,
+             "updated_at": now} for user_id, _, _ in people])
+        db.session.commit()
+        db.session.remove()
+    return top["privileges"]["early_access_minutes"]
+
+
+def member_wave(args, base_env, app, instance):
+    """Members and the public race for a schedule not yet released: members book (up to the
+    slots), everyone else is told when it opens; nothing is oversold."""
+    members = bulk_people(app, args.members, "wave-member")
+    early = make_members(app, members)
+    public = bulk_people(app, args.members, "wave-public")
+    schedule_id = early_schedule(app, args.slots, max(1, early // 3))
+    port = free_port()
+    server = start_server({**base_env, "PORT": str(port), "BOOKING_GATE_ENABLED": "1"}, port,
+                          args.workers, args.threads, Path(instance) / "gunicorn-wave.log")
+    try:
+        items = booking_items(schedule_id, members) + booking_items(schedule_id, public)
+        hot = hot_release([(port, body, headers) for body, headers, _ in items])
+    finally:
+        stop_server(server)
+    booked, available = schedule_state(app, schedule_id)
+    from sqlalchemy import select
+
+    from app.booking.models import Registration
+    from app.extensions import db
+    with app.app_context():  # who holds the slots (a public racer must hold none)
+        holders = set(db.session.scalars(select(Registration.user_id).where(
+            Registration.schedule_id == schedule_id)))
+        db.session.remove()
+    return {"booked": booked, "available": available, "early_minutes": early,
+            "public_holders": len(holders - {user_id for user_id, _, _ in members}),
+            "successes": sum(1 for status, _, _ in hot if status == 201),
+            "codes": sorted({code for _, _, code in hot if code}),
+            "not_released": sum(1 for _, _, code in hot if code == "not_released"),
+            "oversell": max(booked - args.slots, 0) + max(-available, 0),
+            "p99": percentile([e for s, e, _ in hot if s] or [0.0], 0.99)}
+
+
 def bulk_people(app, count, label):
     """`count` verified users with one patient each and a token each, in bulk: multi-row
     INSERTs through SQLAlchemy Core (the column types still encrypt the personal data) and
@@ -231,6 +342,7 @@ def bulk_people(app, count, label):
     from sqlalchemy import insert, select
 
     from app.common.auth import issue_token
+    from app.common.crypto import cipher
     from app.common.identity import parse_resident_id
     from app.extensions import db
     from app.patients.models import Patient
@@ -256,8 +368,13 @@ def bulk_people(app, count, label):
         row = dict(db.session.execute(select(table).where(table.c.id == template.id))
                    .mappings().one())
         row.pop("id")
-        db.session.execute(insert(table), [{**row, "user_id": users[openid]}
-                                           for openid in openids[1:]])
+        # each user books for a person of their own: the ID-number caps (app/booking_limits)
+        # count people across accounts, and a crowd of one person would trip them
+        db.session.execute(insert(table), [
+            {**row, "user_id": users[openid], "id_number_encrypted": number,
+             "id_number_index": cipher().blind_index(number, "id:resident_id")}
+            for openid, number in ((openid, _id_number(users[openid]))
+                                   for openid in openids[1:])])
         patients = dict(db.session.execute(select(Patient.user_id, Patient.id).where(
             Patient.user_id.in_(list(users.values())))).all())
         db.session.commit()
@@ -415,6 +532,8 @@ def main():
                         help="distinct users of the sold-out flood (at least 10,000)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--members", type=int, default=150,
+                        help="members (and as many others) in the wave before the release")
     args = parser.parse_args()
     if args.users < MIN_USERS:
         parser.error(f"--users must be at least {MIN_USERS}")
@@ -441,10 +560,19 @@ def main():
     with app.app_context():
         redis_client.conn.flushdb()
         upgrade()
+        # every client here is one address (127.0.0.1): lift the address's caps against
+        # scalpers (app/booking_limits), keep the account's, ID number's and device's
+        from app.extensions import db
+        from app.settings.models import PlatformSetting
+        db.session.merge(PlatformSetting(key="booking_limits", value={
+            "ip_attempts_per_minute": 10 ** 6, "ip_per_day": 10 ** 6,
+            "ip_per_hospital": 10 ** 6}))
+        db.session.commit()
     simulator = start_server({**base_env, "PORT": str(sim_port)}, sim_port, 2, 8,
                              Path(instance) / "simulator.log")
     try:
         started = time.monotonic()
+        wave = member_wave(args, base_env, app, instance)
         runs = [run_mode("gate", True, args, base_env, app, cursor, instance, 3),
                 run_mode("database-only", False, args, base_env, app, cursor, instance, 4)]
         two = run_two_instances(args, base_env, app, instance, 5)
@@ -481,6 +609,12 @@ def main():
     print(f"  hot release          {args.racers} clients for {args.slots} slots, alternating "
           f"between the two servers: successes {two['successes']}, oversell "
           f"{two['oversell']}, refusals {two['hot_codes']}, p99 {two['hot_p99']:.1f} ms")
+    print(f"\n[member wave: {args.members} members (early access {wave['early_minutes']} min) "
+          f"and {args.members} others at once, before the release]")
+    print(f"  successes {wave['successes']} of {args.slots} slots, held by others than members "
+          f"{wave['public_holders']}, oversell {wave['oversell']}, told 'not released' "
+          f"{wave['not_released']} (the rest of the others came after the members had sold it "
+          f"out: 'slot_sold_out'), refusals {wave['codes']}, p99 {wave['p99']:.1f} ms")
     gate, database = runs
     gain = gate["flood"]["rps"] / database["flood"]["rps"]
     print(f"\ngate vs database-only (sold-out flood req/s): {gain:.2f}x")
@@ -500,6 +634,11 @@ def main():
         "ratio >= 0.6 (gate)": gate["flood"]["rps"] / gate["noop"]["rps"] >= 0.6,
         "p99 <= 50 ms at 16 clients (gate)": gate["flood"]["p99"] <= 50,
         ">= 1.5x database-only": gain >= 1.5,
+        # the members fill the slots, nobody else holds one, none oversold
+        "member wave: members only, 0 oversell": wave["oversell"] == 0
+            and wave["public_holders"] == 0 and wave["not_released"] > 0
+            and wave["successes"] == min(args.slots, args.members)
+            and wave["booked"] == min(args.slots, args.members),
     }
     for name, ok in targets.items():
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
