@@ -251,9 +251,12 @@ def test_an_admin_bans_a_user_resolves_a_dispute_stops_a_clinic_and_retries_a_fa
     card.find_element(By.NAME, "reason").send_keys("恶意刷单")
     _shoot(browser, screenshot_dir, "phone-5-user", PHONE[0])
     card.find_element(By.CSS_SELECTOR, "button.weui-btn_warn").click()
-    # the warning's page had a message too: wait for the ban's
-    WebDriverWait(browser, 10).until(lambda driver: "已封禁用户" in driver.find_element(
-        By.CSS_SELECTOR, ".console-flash").text)
+    # the warning's page had a message too: wait for the ban's (the old page's message may go
+    # stale between finding it and reading it while the next page loads: look again)
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    WebDriverWait(browser, 10, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException)).until(
+        lambda driver: "已封禁用户" in driver.find_element(By.CSS_SELECTOR, ".console-flash").text)
     assert "已封禁" in browser.find_element(By.ID, f"user-{alice['id']}").text
 
     # resolve the dispute with a partial refund
