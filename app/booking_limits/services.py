@@ -226,76 +226,67 @@ def _lock_scopes(keys: list[str]):
         db.session.execute(statement)
 
 
+def _locked_scopes(model, user_id: int, id_number_index: str, client: Client | None):
+    """Lock the caller's scope rows, then (limits, {scope: count statement}) over `model`'s
+    active rows (registrations or waitlist entries: both carry the user, the patient and the
+    device and address indexes)."""
+    from app.patients.models import Patient
+
+    keys = _scope_keys(user_id, id_number_index, client)
+    _lock_scopes(list(keys.values()))
+    active = select(func.count(model.id)).where(model.active.is_(True))
+    scoped = {
+        "account": active.where(model.user_id == user_id),
+        "id_number": active.join(Patient, Patient.id == model.patient_id).where(
+            Patient.id_number_index == id_number_index),
+    }
+    if "device" in keys:
+        scoped["device"] = active.where(model.device_index == client.device)
+    if "ip" in keys:
+        scoped["ip"] = active.where(model.ip_index == client.ip)
+    return limits(), scoped
+
+
+def _cap(user_id: int, values: dict, limit: str, count: int, message: str, resets_at):
+    if count >= values[limit]:
+        db.session.rollback()
+        _refuse(user_id, BookingLimitReached(message, details={
+            "limit": limit, "max": values[limit], "current": count, "resets_at": resets_at}))
+
+
 def enforce_caps(user_id: int, id_number_index: str, client: Client | None, *, hospital_id: int,
                  visit_date: date):
     """Inside the booking transaction, before the slot is taken: lock the scopes, count the
     active registrations of each, refuse at a cap."""
     from app.booking.models import Registration
-    from app.patients.models import Patient
 
-    keys = _scope_keys(user_id, id_number_index, client)
-    _lock_scopes(list(keys.values()))
-    values = limits()
-    active = select(func.count(Registration.id)).where(Registration.active.is_(True))
-    scoped = {
-        "account": active.where(Registration.user_id == user_id),
-        "id_number": active.join(Patient, Patient.id == Registration.patient_id).where(
-            Patient.id_number_index == id_number_index),
-    }
-    if "device" in keys:
-        scoped["device"] = active.where(Registration.device_index == client.device)
-    if "ip" in keys:
-        scoped["ip"] = active.where(Registration.ip_index == client.ip)
+    values, scoped = _locked_scopes(Registration, user_id, id_number_index, client)
     for scope, statement in scoped.items():
-        per_day = f"{scope}_per_day"
+        limit = f"{scope}_per_day"
         count = db.session.scalar(statement.where(Registration.visit_date == visit_date))
-        if count >= values[per_day]:
-            db.session.rollback()
-            _refuse(user_id, BookingLimitReached(
-                f"该{SCOPES[scope]}在 {visit_date.isoformat()} 已有 {count} 个有效预约"
-                f"(上限 {values[per_day]} 个);取消其中一个或该日过后可再预约",
-                details={"limit": per_day, "max": values[per_day], "current": count,
-                         "resets_at": (visit_date + timedelta(days=1)).isoformat()}))
-        per_hospital = f"{scope}_per_hospital"
+        _cap(user_id, values, limit, count,
+             f"该{SCOPES[scope]}在 {visit_date.isoformat()} 已有 {count} 个有效预约"
+             f"(上限 {values[limit]} 个);取消其中一个或该日过后可再预约",
+             (visit_date + timedelta(days=1)).isoformat())
+        limit = f"{scope}_per_hospital"
         count = db.session.scalar(statement.where(Registration.hospital_id == hospital_id))
-        if count >= values[per_hospital]:
-            db.session.rollback()
-            _refuse(user_id, BookingLimitReached(
-                f"该{SCOPES[scope]}在该医院已有 {count} 个有效预约(上限 {values[per_hospital]} "
-                "个);就诊或取消后可再预约",
-                details={"limit": per_hospital, "max": values[per_hospital], "current": count,
-                         "resets_at": None}))
+        _cap(user_id, values, limit, count,
+             f"该{SCOPES[scope]}在该医院已有 {count} 个有效预约(上限 {values[limit]} 个);"
+             "就诊或取消后可再预约", None)
 
 
 def enforce_waitlist_caps(user_id: int, id_number_index: str, client: Client | None):
     """Inside a waitlist join, before the schedule is locked (scope rows → schedule, as a
     booking takes them): the active waits of each scope under its cap."""
-    from app.patients.models import Patient
     from app.waitlist.models import WaitlistEntry
 
-    keys = _scope_keys(user_id, id_number_index, client)
-    _lock_scopes(list(keys.values()))
-    values = limits()
-    active = select(func.count(WaitlistEntry.id)).where(WaitlistEntry.active.is_(True))
-    scoped = {
-        "account": active.where(WaitlistEntry.user_id == user_id),
-        "id_number": active.join(Patient, Patient.id == WaitlistEntry.patient_id).where(
-            Patient.id_number_index == id_number_index),
-    }
-    if "device" in keys:
-        scoped["device"] = active.where(WaitlistEntry.device_index == client.device)
-    if "ip" in keys:
-        scoped["ip"] = active.where(WaitlistEntry.ip_index == client.ip)
+    values, scoped = _locked_scopes(WaitlistEntry, user_id, id_number_index, client)
     for scope, statement in scoped.items():
         limit = f"{scope}_waitlist"
         count = db.session.scalar(statement)
-        if count >= values[limit]:
-            db.session.rollback()
-            _refuse(user_id, BookingLimitReached(
-                f"该{SCOPES[scope]}同时进行的候补已有 {count} 个(上限 {values[limit]} 个);"
-                "候补结束或退出后可再加入",
-                details={"limit": limit, "max": values[limit], "current": count,
-                         "resets_at": None}))
+        _cap(user_id, values, limit, count,
+             f"该{SCOPES[scope]}同时进行的候补已有 {count} 个(上限 {values[limit]} 个);"
+             "候补结束或退出后可再加入", None)
 
 
 # ---- staff -----------------------------------------------------------------------------------
