@@ -68,6 +68,18 @@ class BaseConfig:
     UPLOAD_DIR = None  # default instance/uploads
     UPLOAD_RATE_LIMIT = "30 per minute"  # per user or staff account (Flask-Limiter syntax)
 
+    # Backups (app/backups; `flask backup ...`, the nightly cron): archives in BACKUP_DIR
+    # (default instance/backups); retention keeps every backup of the BACKUP_KEEP_DAYS most
+    # recent days that have one
+    BACKUP_DIR = os.environ.get("BACKUP_DIR")
+    BACKUP_KEEP_DAYS = int(os.environ.get("BACKUP_KEEP_DAYS", "7"))
+    BACKUP_JOB_TIMEOUT_SECONDS = 6 * 3600  # a backup job (RQ's default would kill it at 180 s)
+
+    # Discussion board (讨论区), per user account (Flask-Limiter syntax)
+    BOARD_POST_RATE_LIMIT = "5 per 10 minutes"
+    BOARD_REPLY_RATE_LIMIT = "20 per 10 minutes"
+    BOARD_REPORT_RATE_LIMIT = "20 per hour"
+
     # Patients
     PATIENTS_PER_ACCOUNT_MAX = 8
 
@@ -302,6 +314,21 @@ class BaseConfig:
     LOG_LEVEL = "INFO"
     LOG_JSON = True
 
+    # Read scaling (app/common/replica.py): browse, search and statistics reads go to this
+    # replica when set (same engine options as the primary); a replica failing its connection
+    # check is left alone this long (reads use the primary meanwhile). Catalogue cache entries
+    # filled from the replica live at most READ_REPLICA_CACHE_SECONDS (it may lag a change).
+    READ_REPLICA_DATABASE_URL = os.environ.get("READ_REPLICA_DATABASE_URL") or None
+    READ_REPLICA_RETRY_SECONDS = 30
+    READ_REPLICA_CACHE_SECONDS = 5
+
+    # Observability (app/observability): GET /metrics answers a bearer METRICS_TOKEN, or a
+    # client address in METRICS_ALLOWED_NETWORKS (comma-separated CIDRs, nothing by default);
+    # anyone else gets 404. Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by
+    # deploy/gunicorn.conf.py and scripts/run.py) sums every worker's figures.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS", "")
+
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
@@ -349,6 +376,9 @@ class TestingConfig(BaseConfig):
     WECHATPAY_NOTIFY_URL = None
     WECHATPAY_REFUND_NOTIFY_URL = None
     CAREGIVER_SEARCH_INDEX = "inline"  # every search after a write refreshes it, in the request
+    READ_REPLICA_DATABASE_URL = None  # a test that wants one passes it to create_app
+    METRICS_TOKEN = None
+    METRICS_ALLOWED_NETWORKS = ""
     LOG_LEVEL = "WARNING"
 
 

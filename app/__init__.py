@@ -41,7 +41,13 @@ def create_app(config_name=None, overrides=None):
     from app.common.logging import configure_logging, install_request_id
     configure_logging(app)
     install_request_id(app)
+    from app.observability import init_observability
+    init_observability(app)  # /metrics, request latency by route
 
+    from app.common import replica
+    replica.configure(app)  # the read replica's bind, from the engine options before tuning
+    if (app.config.get("READ_REPLICA_DATABASE_URL") or "").startswith("sqlite"):
+        _install_sqlite_listeners()
     if (app.config["SQLALCHEMY_DATABASE_URI"] or "").startswith("sqlite"):
         _tune_sqlite(app)
     elif (app.config["SQLALCHEMY_DATABASE_URI"] or "").startswith("mysql"):
@@ -190,6 +196,15 @@ def _register_blueprints(app, api):
     api.register_blueprint(points_views.staff_blp)  # /api/v1/staff/settings/points
     from app.booking_limits.views import staff_blp as booking_limits_blp
     api.register_blueprint(booking_limits_blp)  # /api/v1/staff/settings/booking-limits, flags
+    from app.stats import models as _stats  # noqa: F401  (tables for migrations)
+    from app.stats.views import staff_blp as stats_blp
+    api.register_blueprint(stats_blp)  # /api/v1/staff/stats (statistics, exports)
+    from app.dictionary import views as dictionary_views
+    api.register_blueprint(dictionary_views.blp)  # /api/v1/dictionary (public pickers)
+    api.register_blueprint(dictionary_views.staff_blp)  # /api/v1/staff/dictionary (admin, Excel)
+    from app.board import views as board_views
+    api.register_blueprint(board_views.blp)  # /api/v1/board (讨论区)
+    api.register_blueprint(board_views.staff_blp)  # /api/v1/staff/board (moderation)
     from app.membership import views as membership_views
     api.register_blueprint(membership_views.blp)  # /api/v1/me/membership
     api.register_blueprint(membership_views.staff_blp)  # /api/v1/staff/settings/membership-levels

@@ -132,6 +132,9 @@ def register_cli(app):
 
     app.cli.add_command(wechat_cli)
 
+    from app.backups.cli import backup_cli  # flask backup create | list | restore | prune
+    app.cli.add_command(backup_cli)
+
     @app.cli.command("redis-url")
     def redis_url():
         """Print the Redis URL this configuration uses (starting the embedded server)."""

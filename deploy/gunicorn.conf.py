@@ -22,3 +22,24 @@ accesslog = "-"
 errorlog = "-"
 # forwarded headers are the app's business (werkzeug ProxyFix, TRUSTED_PROXY_HOPS), not gunicorn's
 forwarded_allow_ips = "127.0.0.1"
+
+# Prometheus multiprocess mode (app/observability/metrics.py): every worker writes its figures
+# to files in this directory and /metrics sums them. raw_env puts it into the workers'
+# environment before the app (and prometheus_client) is imported; on_starting empties it
+# (figures of a previous run would be summed in); child_exit drops a dead worker's live
+# gauges. /run/medapp-web is systemd's RuntimeDirectory of medapp-web.service.
+prometheus_multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "/run/medapp-web/metrics")
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={prometheus_multiproc_dir}"]
+
+
+def on_starting(server):
+    import shutil
+
+    shutil.rmtree(prometheus_multiproc_dir, ignore_errors=True)
+    os.makedirs(prometheus_multiproc_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, prometheus_multiproc_dir)

@@ -67,10 +67,11 @@ class Stop(Exception):
 class Child:
     """One supervised long-running process and its restart bookkeeping."""
 
-    def __init__(self, name, argv, prepare=None):
+    def __init__(self, name, argv, prepare=None, env=None):
         self.name = name
         self.argv = argv
         self.prepare = prepare      # called before every start (e.g. drop a stale socket)
+        self.env = env or {}        # added to the launcher's environment for this child only
         self.process = None         # the Popen while it runs
         self.started_at = None
         self.quick_deaths = 0       # consecutive deaths within STABLE_SECONDS of a start
@@ -80,6 +81,12 @@ class Child:
     @property
     def pid(self):
         return self.process.pid if self.process is not None else None
+
+
+def reset_directory(path):
+    """An empty directory at `path` (what was in it is removed)."""
+    shutil.rmtree(path, ignore_errors=True)
+    Path(path).mkdir(parents=True, exist_ok=True)
 
 
 def restart_delay(quick_deaths):
@@ -241,15 +248,15 @@ class Launcher:
     def start_child(self, child):
         if child.prepare is not None:
             child.prepare()
-        child.process = subprocess.Popen(child.argv, cwd=ROOT, env=self.env,
+        child.process = subprocess.Popen(child.argv, cwd=ROOT, env={**self.env, **child.env},
                                          stdin=subprocess.DEVNULL, **own_process_group())
         child.started_at = time.monotonic()
         child.restart_at = None
         return child.process
 
-    def spawn(self, name, argv):
+    def spawn(self, name, argv, prepare=None, env=None):
         self.check_stop()
-        child = Child(name, argv)
+        child = Child(name, argv, prepare=prepare, env=env)
         self.start_child(child)
         self.children.append(child)
         say(f"started {name} (pid {child.pid}): {' '.join(argv)}")
@@ -308,7 +315,9 @@ class Launcher:
         if self.dev:
             return [sys.executable, "-m", "flask", "run", "--debug", "--host", "127.0.0.1",
                     "--port", str(self.port)]
-        return [self.executable("gunicorn"), "-k", "gthread", "-w", str(self.web_workers),
+        # the hooks module: child_exit drops a dead worker's live metrics (mark_process_dead)
+        return [self.executable("gunicorn"), "-c", "python:app.observability.gunicorn_hooks",
+                "-k", "gthread", "-w", str(self.web_workers),
                 "--threads", str(self.web_threads), "-b", f"127.0.0.1:{self.port}",
                 "--graceful-timeout", str(WEB_GRACEFUL_SECONDS), "wsgi:app"]
 
@@ -419,7 +428,11 @@ class Launcher:
                 return 0
             self.run_step("seeding demo data", flask + ["seed-demo"])
 
-            self.spawn("web", self.web_command())
+            # Prometheus multiprocess files of the web server's workers (/metrics sums them):
+            # emptied before every start, so a restarted server does not add old figures
+            metrics_dir = self.instance_dir / "prometheus"
+            self.spawn("web", self.web_command(), prepare=lambda: reset_directory(metrics_dir),
+                       env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
             self.spawn("worker", flask + ["worker"])
             self.spawn("cron", [self.executable("rq"), "cron", "app.tasks.cron",
                                 "--url", self.env["REDIS_URL"], "-S", "json"])

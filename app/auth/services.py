@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from app.common.auth import AccountBanned, issue_token
 from app.common.time import utcnow
 from app.errors import AppError, Conflict
+from app.stats.events import record_event
 from app.extensions import db
 from app.users.models import User
 from app.wechat import miniprogram
@@ -55,6 +56,7 @@ def login_with_wechat(js_code: str):
     user.last_login_at = utcnow()
     db.session.commit()
     log.info("user %s logged in", user.id)
+    record_event("login", user.id)  # after the commit; never raises (app/stats/events.py)
     return {"token": issue_token("user", user.id, user.token_version), "user": user}
 
 

@@ -429,10 +429,13 @@ def free_during_clause(caregiver_id_column, start: datetime, end: datetime):
 BUSY_IDS_CHUNK = 1000
 
 
-def busy_caregiver_ids(caregiver_ids, start: datetime, end: datetime) -> set[int]:
+def busy_caregiver_ids(caregiver_ids, start: datetime, end: datetime, *,
+                       session=None) -> set[int]:
     """Those of `caregiver_ids` with a BusyBlock overlapping [start, end) (aware). One range scan
     of ix_busy_blocks_caregiver_end per chunk of at most BUSY_IDS_CHUNK ids, so
-    working_during_clause minus these is exactly free_during_clause."""
+    working_during_clause minus these is exactly free_during_clause. `session`: where to read
+    (default db.session; the public search passes replica.reader())."""
+    session = session if session is not None else db.session
     ids = list(dict.fromkeys(caregiver_ids))
     if not ids:
         return set()
@@ -440,7 +443,7 @@ def busy_caregiver_ids(caregiver_ids, start: datetime, end: datetime) -> set[int
     busy = set()
     for offset in range(0, len(ids), BUSY_IDS_CHUNK):
         chunk = ids[offset:offset + BUSY_IDS_CHUNK]
-        busy.update(db.session.scalars(select(BusyBlock.caregiver_id).distinct().where(
+        busy.update(session.scalars(select(BusyBlock.caregiver_id).distinct().where(
             BusyBlock.caregiver_id.in_(chunk), BusyBlock.end_at > start_utc,
             BusyBlock.end_at < end_utc + _busy_block_max(), BusyBlock.start_at < end_utc)))
     return busy

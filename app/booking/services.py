@@ -30,6 +30,7 @@ from app.hospitals.models import PERIODS, Hospital, Schedule
 from app.hospitals.services import ScheduleNotFound, ScheduleStopped
 from app.membership import services as membership
 from app.notifications.services import notify
+from app.observability.metrics import BOOKING_OUTCOMES, count_outcomes
 from app.patients.models import Patient
 from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
@@ -117,6 +118,7 @@ def no_show_block(user_id: int, today=None, config: dict | None = None):
     return (until, len(dates)) if until >= today else None
 
 
+@count_outcomes(BOOKING_OUTCOMES)  # /metrics: success or the refusal's code, after the fact
 def book(actor, schedule_id: int, patient_id: int, now: datetime | None = None,
          points: int = 0, client=None) -> dict:
     """`client`: where the request came from (booking_limits.Client: device, address)."""

@@ -199,6 +199,7 @@ class Gate:
         if not current_app.config["BOOKING_GATE_ENABLED"]:
             return False
         if self._sold_out_until.get(schedule_id, 0) > time.monotonic():
+            _gate_hit("check", "turned_away")
             return True
         lease_ms = max(int(self._seconds("BOOKING_GATE_RECHECK_SECONDS") * 1000), 1)
         outcome = self._run("peek", schedule_id, lease_ms, lease=True)
@@ -214,6 +215,7 @@ class Gate:
             outcome = 0
         if outcome == 0:
             self._remember_sold_out(schedule_id)
+            _gate_hit("check", "turned_away")
             return True
         return False
 
@@ -229,7 +231,9 @@ class Gate:
             return None
         if outcome == 0:
             self._remember_sold_out(schedule_id)
+            _gate_hit("take", "turned_away")
             return False
+        _gate_hit("take", "passed")
         return ticket
 
     def settle(self, schedule_id: int, ticket):
@@ -292,6 +296,12 @@ class Gate:
 gate = Gate()
 
 
+def _gate_hit(step: str, result: str) -> None:
+    """/metrics: the gate's answers (app/observability/metrics.py; never raises)."""
+    from app.observability.metrics import GATE_HITS, count
+    count(GATE_HITS, step, result)
+
+
 _ID_LIMIT = 2 ** 31
 
 
@@ -316,7 +326,7 @@ def sold_out_first(view):
             if db.session.registry.has():
                 db.session.rollback()
             if sold_out:
-                _refuse_sold_out()
+                _refuse_sold_out()  # counted as a booking refused (slot_sold_out) inside
         return view(*args, **kwargs)
     return wrapper
 
@@ -329,4 +339,6 @@ def _refuse_sold_out():
     claims = _decode(_bearer_token())
     if claims["knd"] != "user":
         raise TokenInvalid()
+    from app.observability.metrics import BOOKING_OUTCOMES, count
+    count(BOOKING_OUTCOMES, SlotSoldOut.code)
     raise SlotSoldOut()

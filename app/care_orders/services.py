@@ -36,6 +36,7 @@ from app.files.models import StoredFile
 from app.hospitals.models import Hospital
 from app.membership import services as membership
 from app.notifications.services import notify
+from app.observability.metrics import CARE_ORDER_OUTCOMES, count_outcomes
 from app.patients.models import Patient
 from app.patients.services import PatientNotFound
 from app.payments import services as payment_services
@@ -213,6 +214,7 @@ def create_order(actor, now: datetime | None = None, **body) -> dict:
     return _with_payment(actor, place_order(actor, now, **body))
 
 
+@count_outcomes(CARE_ORDER_OUTCOMES)  # /metrics: success or the refusal's code
 @retry_deadlock
 def place_order(actor, now: datetime | None = None, **body) -> int:
     """The order and its busy block, one commit. The caregiver's row is locked first, so two

@@ -166,6 +166,21 @@ class JobQueues:
 
     # -- what `flask jobs status` and `flask jobs retry-failed` do ----------------------------
 
+    def _counts(self, queue) -> dict:
+        """A queue's counts: the one source of the console's jobs page (queue_report) and of
+        the queue figures in /metrics (queue_counts), so both always tell the same numbers."""
+        return {
+            "queued": queue.count,
+            "scheduled": ScheduledJobRegistry(queue=queue).get_job_count(cleanup=False),
+            "running": StartedJobRegistry(queue=queue).get_job_count(cleanup=False),
+            "failed": FailedJobRegistry(queue=queue).get_job_count(cleanup=False),
+            "workers": Worker.count(queue=queue),
+        }
+
+    def queue_counts(self) -> dict:
+        """{queue name: its counts (_counts)} for every configured queue; a few Redis reads."""
+        return {name: self._counts(self.queue(name)) for name in current_app.config["RQ_QUEUES"]}
+
     def queue_report(self, limit=5) -> dict:
         """Per queue: counts of queued, scheduled (delayed or waiting for a retry), running and
         failed jobs; the running jobs, the next scheduled and the latest failures (at most
@@ -200,12 +215,7 @@ class JobQueues:
                                  "failed_at": _iso(result.created_at if result else None),
                                  "error": (error.strip().splitlines() or [""])[-1][:300]})
             queues.append({
-                "name": name,
-                "queued": queue.count,
-                "scheduled": scheduled.get_job_count(cleanup=False),
-                "running": started.get_job_count(cleanup=False),
-                "failed": failed.get_job_count(cleanup=False),
-                "workers": Worker.count(queue=queue),
+                "name": name, **self._counts(queue),
                 "running_jobs": running, "next_scheduled": upcoming, "latest_failures": failures,
             })
         beat = conn.get("heartbeat:cron")

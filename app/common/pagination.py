@@ -32,10 +32,12 @@ def clamp_page_size(page_size: int) -> int:
     return min(page_size, current_app.config["PAGE_SIZE_MAX"])
 
 
-def paginate(statement, page: int, page_size: int) -> dict:
+def paginate(statement, page: int, page_size: int, *, session=None) -> dict:
+    """`session`: where to read (default db.session; browse lists pass replica.reader())."""
+    session = session if session is not None else db.session
     page_size = clamp_page_size(page_size)
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = db.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
     return {"items": items, "page": page, "page_size": page_size, "total": total}
 
 

@@ -6,6 +6,10 @@ def register_console(app):
     from app.console.views import bp
     # each page module adds its routes to the one blueprint when imported
     from app.console import account_views, audit_views, orders_views, settings_views  # noqa: F401
+    from app.console import board_views  # noqa: F401  (讨论区 moderation)
+    from app.console import stats_views  # noqa: F401  (statistics dashboard)
+    from app.console import dictionary_views  # noqa: F401  (数据字典, Excel import/export)
+    from app.backups import views as backup_views  # noqa: F401  (/console/backups)
 
     # the session cookie carries the console sign-in: not readable by scripts, and not sent on
     # cross-site subrequests (a top-level GET, such as the WeChat OAuth redirect, still has it)

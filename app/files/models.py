@@ -4,7 +4,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.common.models import TimestampMixin
 from app.extensions import db
 
-FILE_PURPOSES = {"id_photo": "证件照片", "qualification": "资质证书", "attachment": "附件"}
+FILE_PURPOSES = {"id_photo": "证件照片", "qualification": "资质证书", "attachment": "附件",
+                 "board_image": "讨论区图片"}
 
 
 class StoredFile(TimestampMixin, db.Model):

@@ -39,7 +39,13 @@ _redis = OptionalRedis("hospitals_cache")
 
 
 def _catalogue_ttl_ms() -> int:
-    return int(float(current_app.config["CATALOGUE_CACHE_SECONDS"]) * 1000)
+    seconds = float(current_app.config["CATALOGUE_CACHE_SECONDS"])
+    from app.common import replica
+    if replica.configured():
+        # an entry filled from a lagging replica right after a staff change would otherwise
+        # show the old catalogue for the whole TTL under the new generation
+        seconds = min(seconds, float(current_app.config.get("READ_REPLICA_CACHE_SECONDS", 5)))
+    return int(seconds * 1000)
 
 
 def _counts_ttl_ms() -> int:

@@ -62,6 +62,11 @@ class HospitalSchema(BaseSchema):
     province_code = fields.String()
     city_code = fields.String()
     district_code = fields.String()
+    province_name = fields.String(allow_none=True, metadata={
+        "description": "省名称(来自数据字典;编码不在字典中时为 null)"})
+    city_name = fields.String(allow_none=True, metadata={"description": "市名称(来自数据字典)"})
+    district_name = fields.String(allow_none=True, metadata={
+        "description": "区县名称(来自数据字典)"})
     address = fields.String()
     phone = fields.String()
 

@@ -6,6 +6,9 @@ cache.py): the catalogue for up to a minute (dropped on every staff change), sch
 at most HOT_READ_CACHE_SECONDS. Reads that depend on the clock take an optional `now` (an aware
 datetime; naive means UTC, as stored) so tests can stand anywhere in a booking window.
 
+Public reads are pure reads (nothing they return decides a write), so they go through
+`reader()`: the read replica when one is configured (app/common/replica.py), else the primary.
+
 Staff actions take the acting StaffUser (operator or admin), validate their input through the
 write schemas (so a future staff view and a direct call get the same checks), commit once and
 then drop the caches they affect.
@@ -19,6 +22,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.common.pagination import clamp_page_size, paginate
+from app.common.replica import reader
 from app.common.time import to_local
 from app.common.validation import localize_messages
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -141,15 +145,29 @@ def _list_hospitals(keyword, level, region, page, page_size) -> dict:
     if region:
         statement = statement.where(region_column(region) == region)
     rank = case(_LEVEL_RANK, value=Hospital.level, else_=len(_LEVEL_RANK))
-    result = paginate(statement.order_by(rank, Hospital.name, Hospital.id), page, page_size)
-    return {**result, "items": [_hospital_summary(h) for h in result["items"]]}
+    result = paginate(statement.order_by(rank, Hospital.name, Hospital.id), page, page_size,
+                      session=reader())
+    names = _region_names(result["items"])
+    return {**result, "items": [_hospital_summary(h, names) for h in result["items"]]}
 
 
-def _hospital_summary(hospital: Hospital) -> dict:
+def _region_names(hospitals) -> dict[str, str]:
+    """Region names come from the data dictionary (one query for a page of hospitals)."""
+    from app.dictionary.services import region_names
+
+    return region_names(code for h in hospitals
+                        for code in (h.province_code, h.city_code, h.district_code))
+
+
+def _hospital_summary(hospital: Hospital, names: dict | None = None) -> dict:
+    names = _region_names([hospital]) if names is None else names
     return {"id": hospital.id, "code": hospital.code, "name": hospital.name,
             "level": hospital.level, "level_name": HOSPITAL_LEVELS.get(hospital.level),
             "province_code": hospital.province_code, "city_code": hospital.city_code,
-            "district_code": hospital.district_code, "address": hospital.address,
+            "district_code": hospital.district_code,
+            "province_name": names.get(hospital.province_code),
+            "city_name": names.get(hospital.city_code),
+            "district_name": names.get(hospital.district_code), "address": hospital.address,
             "phone": hospital.phone}
 
 
@@ -159,10 +177,11 @@ def get_hospital(*, hospital_id: int) -> dict:
 
 
 def _hospital_detail(hospital_id: int) -> dict:
-    hospital = db.session.get(Hospital, hospital_id)
+    session = reader()
+    hospital = session.get(Hospital, hospital_id)
     if hospital is None or not hospital.is_active:
         raise HospitalNotFound()
-    departments = db.session.scalars(select(Department).where(
+    departments = session.scalars(select(Department).where(
         Department.hospital_id == hospital.id).order_by(Department.sort_order, Department.id)).all()
     tops = [d for d in departments if d.parent_id is None]
     children = {}
@@ -270,7 +289,7 @@ def _aggregates(missing_keys: list[str], pairs: dict) -> dict:
     wanted = [pairs[key] for key in missing_keys]
     department_ids = sorted({d for d, _ in wanted})
     days = [day for _, day in wanted]
-    rows = db.session.execute(
+    rows = reader().execute(
         select(Schedule.department_id, Schedule.work_date, Schedule.status, func.count(),
                func.sum(Schedule.total), func.sum(Schedule.available))
         .where(Schedule.department_id.in_(department_ids),
@@ -319,7 +338,7 @@ def list_day_schedules(*, hospital_id: int, department_id: int, day: date,
 
 def _day_rows(missing_keys: list[str], keys: dict, day: date) -> dict:
     department_ids = [keys[key] for key in missing_keys]
-    rows = db.session.execute(
+    rows = reader().execute(
         select(Schedule, Doctor).join(Doctor, Doctor.id == Schedule.doctor_id)
         .where(Schedule.department_id.in_(department_ids), Schedule.work_date == day)
         .order_by(Schedule.id)).all()
@@ -345,11 +364,12 @@ def get_doctor(*, doctor_id: int) -> dict:
 
 
 def _doctor_detail(doctor_id: int) -> dict:
-    doctor = db.session.get(Doctor, doctor_id)
-    hospital = doctor and db.session.get(Hospital, doctor.hospital_id)
+    session = reader()
+    doctor = session.get(Doctor, doctor_id)
+    hospital = doctor and session.get(Hospital, doctor.hospital_id)
     if doctor is None or hospital is None or not hospital.is_active:
         raise DoctorNotFound()
-    department = db.session.get(Department, doctor.department_id)
+    department = session.get(Department, doctor.department_id)
     return {"id": doctor.id, "name": doctor.name, "title": doctor.title,
             "specialty": doctor.specialty, "intro": doctor.intro,
             "avatar_url": doctor.avatar_url,

@@ -2,6 +2,7 @@ from app.common.api import Blueprint
 
 from app.common.pagination import page_schema
 from app.hospitals import services
+from app.stats.events import counts_as_search
 from app.hospitals.schemas import (DayQuerySchema, DaySchedulesSchema, DepartmentCalendarSchema,
                                    DoctorDetailSchema, HospitalDetailSchema, HospitalQuerySchema,
                                    HospitalSchema)
@@ -10,6 +11,7 @@ blp = Blueprint("hospitals", __name__, url_prefix="/api/v1", description="医院
 
 
 @blp.get("/hospitals")
+@counts_as_search("hospital_search")  # statistics: searches (a Redis push, never fails this)
 @blp.arguments(HospitalQuerySchema, location="query")
 @blp.response(200, page_schema(HospitalSchema))
 def list_hospitals(query):

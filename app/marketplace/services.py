@@ -11,6 +11,11 @@ every candidate whose day windows cover it (no LIMIT), busy_caregiver_ids drops 
 in one range scan, and the page is sliced in Python. The answer is the response body's JSON
 bytes, which go through the Redis cache (cache.py): every check that needs no database runs
 before the cache, and a refusal is never cached.
+
+The SQL search and the public detail read through `reader()` (the read replica when one is
+configured, app/common/replica.py): they decide no write. The in-process index stays on the
+primary: it is patched by the ids each commit changed, and a lagging replica would make it
+miss a change for good.
 """
 import math
 from datetime import date, datetime, timedelta
@@ -21,6 +26,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select
 from app.caregivers.models import (CARE_TYPES, PRICE_UNITS, Caregiver, CaregiverDistrict,
                                    CaregiverHospital, CaregiverPrice, CaregiverSkill, CareSkill)
 from app.common.masking import mask_name
+from app.common.replica import reader
 from app.common.time import LOCAL_TZ, local_today, to_local, utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -175,7 +181,7 @@ def _page_body(ids, prices, cards: dict, origin, query: dict, total: int) -> byt
     return b"".join(parts)
 
 
-def public_cards(ids: list[int], today: date) -> dict:
+def public_cards(ids: list[int], today: date, session=None) -> dict:
     """id → (card bytes, point) of each caregiver in `ids` (listed or not: the caller chose
     them). The card bytes are the public card dumped with PublicCaregiverSchema as UTF-8 JSON
     members without the enclosing braces and without the two members that depend on the
@@ -187,13 +193,14 @@ def public_cards(ids: list[int], today: date) -> dict:
 
     if not ids:
         return {}
+    session = session if session is not None else db.session
     schema = _CARD_SCHEMA.get("schema")
     if schema is None:
         schema = _CARD_SCHEMA["schema"] = PublicCaregiverSchema(
             exclude=("price_fen", "distance_km"))
-    extras = _page_extras(ids)
+    extras = _page_extras(ids, session)
     cards = {}
-    for row in db.session.execute(select(
+    for row in session.execute(select(
             Caregiver.id, Caregiver.name, Caregiver.gender, Caregiver.birth_date,
             Caregiver.years_experience, Caregiver.city_code, Caregiver.latitude,
             Caregiver.longitude, Caregiver.rating_avg, Caregiver.rating_count,
@@ -250,13 +257,14 @@ def search_origin(query: dict, hospital: tuple | None) -> tuple | None:
 
 
 def _search(query: dict, start: datetime | None, end: datetime | None) -> dict:
+    session = reader()
     if query["skills"]:
-        known = set(db.session.scalars(select(CareSkill.code).where(
+        known = set(session.scalars(select(CareSkill.code).where(
             CareSkill.code.in_(query["skills"]))))
         refuse_unknown_skills(query["skills"], known)
     hospital = None
     if query["hospital_id"] is not None:
-        row = db.session.get(Hospital, query["hospital_id"])
+        row = session.get(Hospital, query["hospital_id"])
         hospital = None if row is None else (row.is_active, row.latitude, row.longitude)
     origin = search_origin(query, hospital)
 
@@ -318,23 +326,23 @@ def _search(query: dict, start: datetime | None, end: datetime | None) -> dict:
         from app.availability.services import busy_caregiver_ids
         # every candidate in order (no LIMIT), then one range scan for the busy ones: far
         # cheaper than a correlated NOT EXISTS per candidate over its whole busy history
-        candidates = db.session.execute(ranked).all()
-        busy = busy_caregiver_ids([row.id for row in candidates], start, end)
+        candidates = session.execute(ranked).all()
+        busy = busy_caregiver_ids([row.id for row in candidates], start, end, session=session)
         free = [row for row in candidates if row.id not in busy]
         total = len(free)
         ranked_rows = free[offset:offset + page_size]
     else:
-        ranked_rows = db.session.execute(ranked.add_columns(func.count().over().label("total"))
+        ranked_rows = session.execute(ranked.add_columns(func.count().over().label("total"))
                                          .limit(page_size).offset(offset)).all()
         if ranked_rows:
             total = ranked_rows[0].total
         elif page == 1:
             total = 0
         else:  # past the last page: the window function had no row to ride on
-            total = db.session.scalar(select(func.count()).select_from(
+            total = session.scalar(select(func.count()).select_from(
                 statement_from.where(*conditions).subquery()))
     ids = [row.id for row in ranked_rows]
-    cards = public_cards(ids, today)
+    cards = public_cards(ids, today, session)
     # a caregiver gone between the two statements is not possible in one transaction; never
     # a KeyError either
     shown = [(row.id, row.wanted_price_fen) for row in ranked_rows if row.id in cards]
@@ -389,26 +397,27 @@ class _Origin:
         return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _page_extras(ids: list[int]) -> dict:
+def _page_extras(ids: list[int], session=None) -> dict:
     """Skills, districts, prices and badges of the page's caregivers: one query each."""
     from app.qualifications.services import verified_badges
 
+    session = session if session is not None else db.session
     extras = {i: {"skills": [], "district_codes": [], "prices": []} for i in ids}
     if not ids:
         return extras
-    for caregiver_id, code, name in db.session.execute(
+    for caregiver_id, code, name in session.execute(
             select(CaregiverSkill.caregiver_id, CareSkill.code, CareSkill.name)
             .join(CareSkill, CareSkill.code == CaregiverSkill.skill_code)
             .where(CaregiverSkill.caregiver_id.in_(ids))
             .order_by(CaregiverSkill.caregiver_id, CareSkill.sort_order, CareSkill.code)):
         extras[caregiver_id]["skills"].append({"code": code, "name": name})
-    for caregiver_id, code in db.session.execute(
+    for caregiver_id, code in session.execute(
             select(CaregiverDistrict.caregiver_id, CaregiverDistrict.district_code)
             .where(CaregiverDistrict.caregiver_id.in_(ids))
             .order_by(CaregiverDistrict.caregiver_id, CaregiverDistrict.district_code)):
         extras[caregiver_id]["district_codes"].append(code)
     care_rank = {care_type: rank for rank, care_type in enumerate(CARE_TYPES)}
-    prices = db.session.execute(
+    prices = session.execute(
         select(CaregiverPrice.caregiver_id, CaregiverPrice.care_type, CaregiverPrice.price_fen)
         .where(CaregiverPrice.caregiver_id.in_(ids))).all()
     for caregiver_id, care_type, price_fen in sorted(
@@ -417,7 +426,7 @@ def _page_extras(ids: list[int]) -> dict:
         extras[caregiver_id]["prices"].append({
             "care_type": care_type, "name": name, "unit": unit,
             "unit_name": PRICE_UNITS.get(unit), "price_fen": price_fen})
-    badges = verified_badges(ids)
+    badges = verified_badges(ids, session=session)
     for caregiver_id in ids:
         extras[caregiver_id]["badges"] = list(badges.get(caregiver_id, []))
     return extras
@@ -444,8 +453,9 @@ def _card(row, extras: dict, today: date) -> dict:
 
 # ---- detail ----------------------------------------------------------------------------------
 
-def _listed(caregiver_id: int) -> Caregiver:
-    caregiver = db.session.execute(
+def _listed(caregiver_id: int, session=None) -> Caregiver:
+    session = session if session is not None else db.session
+    caregiver = session.execute(
         select(Caregiver).join(User, User.id == Caregiver.user_id)
         .where(Caregiver.id == caregiver_id, listed_clause())).scalar_one_or_none()
     if caregiver is None:
@@ -459,10 +469,11 @@ def get_caregiver(*, caregiver_id: int, now: datetime | None = None) -> dict:
     from app.availability.services import free_windows
     from app.care_reviews.services import recent_reviews, review_summary
 
-    caregiver = _listed(caregiver_id)
+    session = reader()
+    caregiver = _listed(caregiver_id, session)
     today = local_today()
-    card = _card(caregiver, _page_extras([caregiver.id]), today)
-    hospitals = db.session.execute(
+    card = _card(caregiver, _page_extras([caregiver.id], session), today)
+    hospitals = session.execute(
         select(Hospital.id, Hospital.name)
         .join(CaregiverHospital, CaregiverHospital.hospital_id == Hospital.id)
         .where(CaregiverHospital.caregiver_id == caregiver.id, Hospital.is_active.is_(True))

@@ -3,6 +3,7 @@ from flask import Response, current_app, g
 from app.common.api import Blueprint
 from app.common.pagination import page_schema
 from app.marketplace import cache, services
+from app.stats.events import counts_as_search
 from app.marketplace.schemas import (PublicCaregiverSchema, PublicCaregiverDetailSchema,
                                      CaregiverSearchQuerySchema)
 
@@ -14,6 +15,7 @@ _time_window_errors = ((422, "invalid_time_range"), (422, "time_range_too_long")
 
 
 @blp.get("/caregivers")
+@counts_as_search("caregiver_search")  # statistics: outside the cache, so cached answers count
 @cache.answer_from_raw_query
 @blp.arguments(CaregiverSearchQuerySchema, location="query")
 @blp.errors(services.UnknownSkill, services.InvalidAgeRange, services.CareTypeRequired,

@@ -7,6 +7,7 @@ from app.common.api import Blueprint
 from app.common.auth import current_staff, current_user, login_required, staff_required
 from app.common.pagination import page_schema
 from app.errors import AppError
+from app.observability.metrics import PAYMENT_NOTIFICATIONS, count
 from app.payments import services
 from app.payments.schemas import (PaymentSchema, PrepayRequestSchema, PrepayResultSchema,
                                   RefundQuerySchema, RefundRequestSchema, RefundSchema,
@@ -79,12 +80,21 @@ def retry_refund(refund_id):
 @webhooks.post("/notify")
 def payment_notification():
     """TRANSACTION.SUCCESS: 204 once applied or already applied; 4xx FAIL when unverifiable."""
-    notification = wxpay.parse_notification(request.headers, request.get_data(as_text=True))
-    if notification["event_type"] != "TRANSACTION.SUCCESS":
-        log.info("ignored payment event %s", notification["event_type"])
-        return "", 204
-    outcome = services.apply_transaction(notification["resource"], source="notify")
+    try:
+        notification = wxpay.parse_notification(request.headers, request.get_data(as_text=True))
+        if notification["event_type"] != "TRANSACTION.SUCCESS":
+            log.info("ignored payment event %s", notification["event_type"])
+            count(PAYMENT_NOTIFICATIONS, "ignored", "")
+            return "", 204
+        outcome = services.apply_transaction(notification["resource"], source="notify")
+    except AppError as error:  # /metrics: refused, by code (answered by webhook_error)
+        count(PAYMENT_NOTIFICATIONS, "refused", str(error.code))
+        raise
+    except Exception:  # a failure of ours (500): WeChat delivers it again later
+        count(PAYMENT_NOTIFICATIONS, "refused", "error")
+        raise
     log.info("payment notification %s: %s", notification.get("id"), outcome)
+    count(PAYMENT_NOTIFICATIONS, str(outcome), "")  # applied / duplicate / refunding / ignored
     return "", 204
 
 

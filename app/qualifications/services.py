@@ -445,15 +445,18 @@ def missing_required_kinds(caregiver_id: int, on_day: date | None = None) -> lis
     return [kind for kind in required if kind not in held]
 
 
-def verified_badges(caregiver_ids: list[int], on_day: date | None = None) -> dict[int, list]:
+def verified_badges(caregiver_ids: list[int], on_day: date | None = None, *,
+                    session=None) -> dict[int, list]:
     """Per caregiver, one badge per kind with an approved qualification valid on `on_day`, in
-    the order of QUALIFICATION_KINDS. Never numbers or files."""
+    the order of QUALIFICATION_KINDS. Never numbers or files. `session`: where to read
+    (default db.session; the public search passes replica.reader())."""
+    session = session if session is not None else db.session
     on_day = on_day or local_today()
     ids = list(dict.fromkeys(caregiver_ids))
     held: dict[int, set] = {i: set() for i in ids}
     for start in range(0, len(ids), 500):
-        rows = db.session.execute(select(Qualification.caregiver_id, Qualification.kind)
-                                  .distinct().where(
+        rows = session.execute(select(Qualification.caregiver_id, Qualification.kind)
+                               .distinct().where(
             Qualification.caregiver_id.in_(ids[start:start + 500]), _valid_on(on_day))).all()
         for caregiver_id, kind in rows:
             held[caregiver_id].add(kind)

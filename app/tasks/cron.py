@@ -12,6 +12,7 @@ from rq import cron as rq_cron_module
 from app.common.jobs import JobQueue, job_name
 from app.tasks.announcements import resume_announcements
 from app.tasks.availability import roll_forward_day_windows
+from app.tasks.backups import nightly_backup
 from app.tasks.booking import (mark_no_shows, rebuild_booking_gates, send_visit_reminders,
                                sweep_unpaid_registrations)
 from app.tasks.care_orders import sweep_care_orders
@@ -21,6 +22,7 @@ from app.tasks.hospital_webhooks import sweep_hospital_webhooks
 from app.tasks.maintenance import record_heartbeat
 from app.tasks.notifications import sweep_pushes
 from app.tasks.points import expire_points
+from app.tasks.stats import flush_user_events, summarise_stats
 from app.tasks.payments import reconcile_payments, sweep_expired_payments
 from app.tasks.waitlist import sweep_waitlist
 
@@ -69,3 +71,10 @@ _every(roll_forward_day_windows, "滚动护工可约日期", cron="5 16 * * *")
 _every(settle_earnings, "护工收入周结算", cron="0 18 * * 0")
 # 00:10 Shanghai: points past their 12 months (FIFO lots) expire
 _every(expire_points, "积分过期", cron="10 16 * * *")
+# buffered logins and searches (Redis) into user_events, for the statistics
+_every(flush_user_events, "写入用户行为记录(登录、搜索)", interval=60)
+# 00:30 Shanghai: yesterday (and any missed day) into the statistics summary tables
+_every(summarise_stats, "统计日汇总(含补算漏跑的日期)", cron="30 16 * * *")
+# 03:30 Shanghai: the nightly backup (database and uploads), then retention (BACKUP_KEEP_DAYS)
+# (quick: it queues the job that writes the archive, with BACKUP_JOB_TIMEOUT_SECONDS)
+_every(nightly_backup, "每日备份(数据库与上传文件)并清理旧备份", cron="30 19 * * *")

@@ -316,6 +316,27 @@ const POINTS = {
   ]),
 }
 
+// ---- discussion board (讨论区) -------------------------------------------------------------------
+const BOARD_SECTIONS = [{ code: 'experience', name: '就医经验' }, { code: 'consult', name: '健康咨询' }, { code: 'care', name: '陪护交流' }]
+const boardPost = (id, section, title, body, extra) => ({
+  id, section: section.code, section_name: section.name, title, excerpt: body.slice(0, 80), body,
+  images: [], reply_count: 0, last_reply_at: null, author: { nickname: '小艾', avatar_url: null }, is_mine: false,
+  created_at: inMinutes(-30), ...extra,
+})
+const BOARD_POSTS = [
+  boardPost(3, BOARD_SECTIONS[0], '市一医院心内科挂号攻略', '早上 8 点放号,提前 5 分钟进小程序刷新,选好就诊人,号源很快就没了。周一上午人最多,建议约下午。', {
+    reply_count: 6, author: { nickname: '心安', avatar_url: null }, images: [{ id: 31, url: '/api/v1/board/posts/3/images/31' }, { id: 32, url: '/api/v1/board/posts/3/images/32' }], created_at: inMinutes(-45) }),
+  boardPost(2, BOARD_SECTIONS[1], '血压 145/95 需要马上吃药吗?', '体检发现血压偏高,平时没有不舒服,想问问大家是先调整饮食作息还是直接去看医生。', {
+    reply_count: 3, author: { nickname: '老张', avatar_url: null }, created_at: inMinutes(-180) }),
+  boardPost(1, BOARD_SECTIONS[2], '术后夜间陪护的一点经验', '请了两晚夜班陪护,护工每两小时帮翻身,记录尿量,家属能安心休息。建议提前沟通好需要注意的事项。', {
+    reply_count: 12, author: { nickname: '小艾', avatar_url: null }, is_mine: true, created_at: at(-2, '21:10') }),
+]
+const BOARD_REPLIES = [
+  { id: 11, post_id: 3, body: '很实用,收藏了!', author: { nickname: '路人甲', avatar_url: null }, is_mine: false, created_at: inMinutes(-40) },
+  { id: 12, post_id: 3, body: '补充一下:复诊可以直接约同一位医生,记得带上次的检查报告。', author: { nickname: '王医生的患者', avatar_url: null }, is_mine: false, created_at: inMinutes(-20) },
+  { id: 13, post_id: 3, body: '谢谢分享', author: { nickname: '小艾', avatar_url: null }, is_mine: true, created_at: inMinutes(-5) },
+]
+
 // ---- the backend -------------------------------------------------------------------------------
 // Handlers by route; each answers the 200 body (a function gets the request).
 const HANDLERS = {
@@ -373,6 +394,13 @@ const HANDLERS = {
   'GET /api/v1/caregiver/care-orders/{order_id}/review': REVIEW,
   'GET /api/v1/caregiver/income': INCOME,
   'GET /api/v1/payments/{payment_id}': F.payment(5, 'created'),
+  'GET /api/v1/board/sections': BOARD_SECTIONS,
+  'GET /api/v1/board/posts': (req) => F.page(req.query.section
+    ? BOARD_POSTS.filter((p) => p.section === req.query.section) : BOARD_POSTS),
+  'GET /api/v1/board/posts/{post_id}': BOARD_POSTS[0],
+  'GET /api/v1/board/posts/{post_id}/replies': F.page(BOARD_REPLIES),
+  'GET /api/v1/board/posts/{post_id}/images/{file_id}': '',
+  'GET /api/v1/board/mine': F.page(BOARD_POSTS.filter((p) => p.is_mine)),
   // pictures the pages download with the token (wx.downloadFile): the gallery shows a placeholder
   'GET /api/v1/files/{file_id}': '',
   'GET /api/v1/caregivers/{caregiver_id}/photo': '',
@@ -393,6 +421,10 @@ const QUERIES = {
   'packages/booking/waitlist/index': {},
   'packages/member/membership/index': {},
   'packages/member/points/index': {},
+  'packages/board/list/index': {},
+  'packages/board/detail/index': { id: '3' },
+  'packages/board/post/index': { section: 'experience' },
+  'packages/board/mine/index': {},
   'packages/patients/list/index': {},
   'packages/patients/edit/index': { id: '5' },
   'packages/patients/real-name/index': {},

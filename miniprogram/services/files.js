@@ -11,7 +11,7 @@ const ENDPOINTS = {
   download: ['GET', '/api/v1/files/{file_id}'],
 }
 
-const PURPOSES = { idPhoto: 'id_photo', qualification: 'qualification', attachment: 'attachment' }
+const PURPOSES = { idPhoto: 'id_photo', qualification: 'qualification', attachment: 'attachment', boardImage: 'board_image' }
 
 function send(filePath, purpose, token) {
   return new Promise((resolve, reject) => {

@@ -18,7 +18,8 @@ test('the tab bar is 首页 / 订单 / 消息 / 我的 and its pages are main-pa
 
 test('one subpackage per domain', () => {
   expect(app.subpackages.map((p) => p.root)).toEqual(
-    ['packages/booking', 'packages/patients', 'packages/care', 'packages/caregiver', 'packages/member'])
+    ['packages/booking', 'packages/patients', 'packages/care', 'packages/caregiver', 'packages/member',
+      'packages/board'])
 })
 
 test.each(pages)('%s has .js/.json/.wxml/.wxss and loads as a Component() page', async (page) => {

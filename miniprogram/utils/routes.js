@@ -32,6 +32,10 @@ const PAGES = {
   caregiverIncome: '/packages/caregiver/income/index',
   membership: '/packages/member/membership/index',
   points: '/packages/member/points/index',
+  board: '/packages/board/list/index',
+  boardPost: '/packages/board/detail/index',
+  boardCompose: '/packages/board/post/index',
+  boardMine: '/packages/board/mine/index',
 }
 
 const TABS = ['home', 'orders', 'inbox', 'me']

@@ -25,6 +25,7 @@ def test_list_orders_by_level_then_name_and_hides_inactive(client, catalogue):
     assert first == {"id": catalogue["h1"], "code": "T-BJ01", "name": "京华测试医院",
                      "level": "3A", "level_name": "三级甲等", "province_code": "110000",
                      "city_code": "110100", "district_code": "110101",
+                     "province_name": "北京市", "city_name": "市辖区", "district_name": "东城区",
                      "address": "北京市东城区测试路 1 号", "phone": "010-65290001"}
     assert "北京停用测试医院" not in names(client.get(f"{API}/hospitals?keyword=停用"))
 

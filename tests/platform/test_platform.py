@@ -133,7 +133,8 @@ def test_cron_table_feeds_the_json_worker(app):
             "app.tasks.hospital_webhooks.sweep_hospital_webhooks",
             "app.tasks.maintenance.record_heartbeat",
             "app.tasks.notifications.sweep_pushes", "app.tasks.payments.reconcile_payments",
-            "app.tasks.payments.sweep_expired_payments", "app.tasks.waitlist.sweep_waitlist"]
+            "app.tasks.payments.sweep_expired_payments", "app.tasks.stats.flush_user_events",
+            "app.tasks.waitlist.sweep_waitlist"]
         worker = SimpleWorker(["default"], connection=conn, serializer=JSONSerializer)
         worker.work(burst=True)
         assert conn.get("heartbeat:cron") is not None

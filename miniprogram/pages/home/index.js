@@ -1,5 +1,5 @@
-// 首页: search, the two services (挂号, 陪护), the platform's announcements (from the user's
-// inbox) and a few hospitals to start from.
+// 首页: search, the two services (挂号, 陪护), the entry to the discussion board (讨论区), the
+// platform's announcements (from the user's inbox) and a few hospitals to start from.
 const hospitals = require('../../services/hospitals')
 const notifications = require('../../services/notifications')
 const { getToken } = require('../../services/request')
@@ -55,6 +55,9 @@ Component({
     },
     onEntry(e) {
       go(e.currentTarget.dataset.key)
+    },
+    onBoard() {
+      go('board')
     },
     onHospital(e) {
       go('hospital', { id: e.currentTarget.dataset.id })

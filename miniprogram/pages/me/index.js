@@ -1,5 +1,5 @@
 // 我的: the profile (nickname, phone binding via getPhoneNumber, real-name status), the
-// family's entries (挂号, 候补, 陪护, 会员, 积分), and the caregiver's entries (apply, or the
+// family's entries (挂号, 候补, 陪护, 会员, 积分, 讨论区的我的帖子), and the caregiver's entries (apply, or the
 // workbench once a caregiver).
 const auth = require('../../services/auth')
 const caregivers = require('../../services/caregivers')
@@ -13,6 +13,7 @@ const FAMILY_ENTRIES = [
   { key: 'careOrders', label: '陪护订单' },
   { key: 'membership', label: '我的会员' },
   { key: 'points', label: '我的积分' },
+  { key: 'boardMine', label: '我的帖子' },
 ]
 const CAREGIVER_ENTRIES = [
   { key: 'caregiverInbox', label: '待接单' },
