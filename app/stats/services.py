@@ -431,6 +431,22 @@ def trend(actor, *, start=None, end=None, granularity="day") -> dict:
             "items": list(periods.values())}
 
 
+def _city_names(keys) -> dict[str, str]:
+    """City codes named from the data dictionary; the four municipalities' city level is
+    officially 市辖区, so they go by their province's name (上海市)."""
+    from app.dictionary.services import region_names
+
+    keys = list(keys)
+    names = region_names([*keys, *(key[:2] + "0000" for key in keys if len(key) == 6)])
+    out = {}
+    for key in keys:
+        name = names.get(key)
+        if name in (None, "市辖区", "县") and len(key) == 6:
+            name = names.get(key[:2] + "0000", name)
+        out[key] = name or key or "未知"
+    return out
+
+
 def _dimension_names(dimension: str, keys) -> dict[str, str]:
     session = reader()
     hospitals = dict(session.execute(select(Hospital.id, Hospital.name)).all())
@@ -438,7 +454,7 @@ def _dimension_names(dimension: str, keys) -> dict[str, str]:
         return {key: hospitals.get(int(key), "无医院" if key == "0" else f"医院 {key}")
                 for key in keys}
     if dimension == "city":
-        return {key: key or "未知" for key in keys}
+        return _city_names(keys)
     ids = [int(key) for key in keys if key.isdigit()]
     departments = {str(row.id): f"{hospitals.get(row.hospital_id, '')} · {row.name}"
                    for row in session.execute(select(Department.id, Department.hospital_id,

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.payments.models import Payment
 from app.wechat.simulator.pay import build_notification
 from tests.booking.conftest import book
+from tests.care_orders.conftest import care_world  # noqa: F401  (fixture)
 from tests.console.conftest import text
 from tests.observability.conftest import TOKEN, scrape, value
 from tests.platform import jobs_for_tests as test_jobs
@@ -95,6 +96,30 @@ def test_a_refused_booking_counts_its_own_code(app, client, catalogue, verified,
         before, "medapp_booking_outcomes_total", code=code) == 1
     assert value(after, "medapp_booking_outcomes_total", code="success") == value(
         before, "medapp_booking_outcomes_total", code="success")
+
+
+def test_care_orders_placed_and_refused_show_by_code(app, client, care_world, metrics_token):
+    from tests.care_orders.conftest import API, order_body
+
+    caregiver = care_world["caregiver"]()
+    family, other = care_world["family"](), care_world["family"]()
+    before = scrape(client)
+    placed = client.post(API, json=order_body(care_world, family, caregiver),
+                         headers=family["headers"])
+    assert placed.status_code == 201, placed.get_json()
+    # the same hours with the same caregiver, now taken by the first order
+    clash = client.post(API, json=order_body(care_world, other, caregiver),
+                        headers=other["headers"])
+    assert clash.status_code == 409, clash.get_json()
+    code = clash.get_json()["error"]["code"]
+    after = scrape(client)
+
+    def moved(**labels):
+        return (value(after, "medapp_care_order_outcomes_total", **labels)
+                - value(before, "medapp_care_order_outcomes_total", **labels))
+
+    assert moved(code="success") == 1
+    assert moved(code=code) == 1
 
 
 def _notification(app, out_trade_no, amount_fen, transaction_id="4200000000202611220000000077"):

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 
 from app.extensions import db
-from tests.stats.conftest import STATS, direct_figures, flush_events, run_nightly, world  # noqa: F401
+from tests.stats.conftest import STATS, direct_figures, run_nightly, world  # noqa: F401
 
 
 def get(client, staff, path, **query):
@@ -102,6 +102,7 @@ def test_dimensions_split_the_same_totals(app, client, staff_factory, world):
                  **{"from": world["past"].isoformat()}).get_json()["items"]
     by_city = {row["key"]: row for row in cities}
     assert by_city["310100"]["registrations"] == 1 and by_city["310100"]["registration_fen"] == 3000
+    assert by_city["310100"]["name"] == "上海市"  # from the data dictionary (its 市辖区 level)
     hospitals = get(client, operator, "dimensions", dimension="hospital").get_json()["items"]
     assert "上海测试医院" in {row["name"] for row in hospitals}
     departments = get(client, operator, "dimensions", dimension="department").get_json()["items"]
